@@ -1,0 +1,54 @@
+# The two set-up commands in the README are `make demo` and `make test`; both install what
+# they need into .venv (Python packages from PyPI, the Rust extension built by maturin).
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+SHARED ?= $(abspath ../shared)
+OUT    ?= out/demo
+export PLACEWISE_SHARED_DATA := $(SHARED)/data
+export MPLBACKEND := Agg
+
+.PHONY: demo test install deps rust-test lint fmt py-test stubtest notebooks bench audits clean
+
+$(VENV)/.deps: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+deps: $(VENV)/.deps
+
+install: deps
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release --quiet
+
+demo: install
+	$(VENV)/bin/placewise demo --out $(OUT)
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --all-targets --features python -- -D warnings
+
+rust-test:
+	cargo test
+
+py-test: install
+	$(VPY) -m pytest -q
+
+stubtest: install
+	$(VPY) -m mypy.stubtest placewise._native
+
+notebooks: install
+	$(VPY) scripts/run_notebooks.py notebooks
+
+test: lint rust-test stubtest notebooks py-test
+
+bench: install
+	cargo bench
+	$(VPY) bench/run_all.py
+
+fmt:
+	cargo fmt
+
+clean:
+	rm -rf target $(VENV) out

@@ -1,0 +1,113 @@
+"""Exceptions raised by placewise.
+
+Every error placewise raises derives from :class:`PlacewiseError`. Errors about bad parameters
+or bad data also derive from :class:`ValueError`, so code that already catches ``ValueError``
+keeps working. The Rust core maps each of its error variants to one class here
+(``src/python/error.rs``); structured details are attributes (``name``, ``row``, ``column``…).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PlacewiseError(Exception):
+    """Base class of every placewise error."""
+
+
+class PlacewiseWarning(UserWarning):
+    """Base class of placewise warnings (suspicious but usable input)."""
+
+
+class InvalidParameterError(PlacewiseError, ValueError):
+    """A parameter is outside its domain. ``name`` names it, ``reason`` says why."""
+
+    name: str
+    reason: str
+
+
+class DataValidationError(PlacewiseError, ValueError):
+    """A value in the input data is unusable. ``row`` (0-based, or None) and ``column`` say where."""
+
+    row: int | None
+    column: str
+    reason: str
+
+
+class EmptyInputError(DataValidationError):
+    """An input that needs at least one element has none. ``what`` says which."""
+
+    what: str
+
+
+class TooLargeError(PlacewiseError, ValueError):
+    """A request would exceed a size limit (``requested`` > ``limit``); raised before allocating."""
+
+    what: str
+    requested: int
+    limit: int
+
+
+class NotFittedError(PlacewiseError, AttributeError):
+    """A model was used before ``fit``."""
+
+
+class NotConvergedError(PlacewiseError, RuntimeError):
+    """An iterative fit hit its iteration limit. ``partial`` holds the partial fit, when there is one."""
+
+    iterations: int
+    reason: str
+    partial: Any = None
+
+
+class InfeasibleError(PlacewiseError, ValueError):
+    """An optimisation problem has no feasible solution. ``constraint`` names the binding one."""
+
+    constraint: str
+    reason: str
+
+
+class PolicyViolation(PlacewiseError):
+    """An audit policy blocked a result. ``checks`` lists each failed check.
+
+    Pass ``override_reason="..."`` to proceed anyway; the override is recorded.
+    """
+
+    checks: list[str]
+
+
+class LogVerificationError(PlacewiseError):
+    """A run log failed verification. ``record`` is the 0-based index of the first bad record."""
+
+    record: int
+    reason: str
+
+
+class PlacewiseIOError(PlacewiseError, OSError):
+    """Reading or writing a file failed."""
+
+
+class CRSWarning(PlacewiseWarning):
+    """Coordinates look inconsistent with the CRS they were declared in."""
+
+
+class DataQualityWarning(PlacewiseWarning):
+    """Ingest dropped or repaired a notable share of rows."""
+
+
+__all__ = [
+    "PlacewiseError",
+    "PlacewiseWarning",
+    "InvalidParameterError",
+    "DataValidationError",
+    "EmptyInputError",
+    "TooLargeError",
+    "NotFittedError",
+    "NotConvergedError",
+    "InfeasibleError",
+    "PolicyViolation",
+    "LogVerificationError",
+    "PlacewiseIOError",
+    "CRSWarning",
+    "DataQualityWarning",
+]
