@@ -7,12 +7,26 @@
 //! Modules, one line each:
 #![deny(unsafe_op_in_unsafe_fn)]
 
+/// Patrol allocation strategies and budgets.
+pub mod allocate;
+/// Audits: disparity, concentration, provenance of data, feedback loops, policy.
+pub mod audit;
 /// Incidents table, origins, validation and the data-quality report.
 pub mod data;
 /// The crate's one error type, with structured variants naming the parameter, row or column.
 pub mod error;
+/// Evaluation metrics and rolling backtests.
+pub mod evaluate;
+/// Hotspot and point-process models: naive, KDE, retrospective, prospective, SEPP.
+pub mod models;
+/// Hash-chained run log.
+pub mod provenance;
+/// Schema-versioned report structs.
+pub mod report;
 /// Study region, square grid with mask, areal weights and population by cell.
 pub mod space;
+/// Spatial statistics: Gi*, emerging hot spots, Knox, multiple-testing corrections.
+pub mod stats;
 /// A risk value per grid cell, with the model, parameters and window it came from.
 pub mod surface;
 

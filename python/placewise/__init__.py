@@ -22,6 +22,7 @@ from .exceptions import (
     TooLargeError,
 )
 from .space import Grid, Population, Region
+from .surface import Surface
 
 __version__: str = _native.__version__
 
@@ -34,6 +35,7 @@ __all__ = [
     "Grid",
     "Population",
     "Region",
+    "Surface",
     "PlacewiseError",
     "InvalidParameterError",
     "DataValidationError",

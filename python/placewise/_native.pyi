@@ -4,19 +4,6 @@ from typing import TypeAlias, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = [
-    "DEFAULT_MAX_CELLS",
-    "Grid",
-    "Incidents",
-    "Region",
-    "__version__",
-    "_raise_error",
-    "areal_weights",
-    "distribute_population",
-    "drop_reasons",
-    "ingest",
-]
-
 __version__: str
 DEFAULT_MAX_CELLS: int
 

@@ -6,9 +6,14 @@
 
 use pyo3::prelude::*;
 
+mod allocate;
+mod audit;
 mod data;
 mod error;
+mod evaluate;
+mod models;
 mod space;
+mod stats;
 mod surface;
 mod utils;
 
@@ -19,5 +24,13 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     data::register(m)?;
     space::register(m)?;
     surface::register(m)?;
+    models::register(m)?;
+    stats::register(m)?;
+    evaluate::register(m)?;
+    allocate::register(m)?;
+    audit::register(m)?;
+    // pyo3 keeps an `__all__`; this private module does not need one, and without it the
+    // hand-written stub need not repeat every name.
+    m.delattr("__all__")?;
     Ok(())
 }

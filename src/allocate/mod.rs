@@ -1,0 +1,1 @@
+//! Patrol allocation: budgets and strategies (top-k, proportional, randomized, fair LP).

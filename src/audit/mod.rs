@@ -1,0 +1,1 @@
+//! Audits: disparity, concentration, data provenance, feedback loops, policy.

@@ -1,0 +1,1 @@
+//! Evaluation metrics (hit rate, PAI, PEI*, RRI, coverage curves) and rolling backtests.

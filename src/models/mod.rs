@@ -1,0 +1,1 @@
+//! Hotspot and point-process models, one file per model.

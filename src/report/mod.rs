@@ -1,0 +1,1 @@
+//! Schema-versioned report structs (rendering lives in Python).
