@@ -242,6 +242,9 @@ class Incidents:
                 )
         else:
             ok = preset < 0
+            if not ok.any():
+                counts = {r: int((preset == c).sum()) for r, c in _REASON_CODE.items() if (preset == c).any()}
+                raise EmptyInputError(f"empty input: every row was dropped: no row has usable coordinates {counts}")
             target = target_for(source_crs, xs[ok], ys[ok], target_crs)
         px, py = project(xs, ys, source_crs, target)
         if region is not None and source_crs.is_geographic:
@@ -289,10 +292,12 @@ class Incidents:
             raise EmptyInputError(
                 "empty input: every row was dropped during ingest\n" + quality.summary()
             )
-        if quality.rows_dropped > 0.05 * quality.rows_read:
+        # duplicates dropped on request are not a data problem
+        lost = quality.rows_dropped - quality.dropped.get("duplicate", 0)
+        if lost > 0.05 * quality.rows_read:
             warnings.warn(
-                f"ingest dropped {quality.rows_dropped:,} of {quality.rows_read:,} rows "
-                f"({quality.rows_dropped / quality.rows_read:.1%}); see .quality",
+                f"ingest dropped {lost:,} of {quality.rows_read:,} rows "
+                f"({lost / quality.rows_read:.1%}) as unusable; see .quality",
                 DataQualityWarning,
                 stacklevel=2,
             )
@@ -448,6 +453,13 @@ def _check_lonlat(xs: np.ndarray, ys: np.ndarray, xcol: str, ycol: str) -> None:
             f"invalid data: column `{ycol}`: most values are outside ±90 but `{xcol}` is within ±90: "
             f"longitude and latitude look swapped (x= must be longitude, y= latitude)"
         )
+    if y_ok.mean() >= 0.5 and x_ok.mean() >= 0.5:
+        my, mx = float(np.median(np.abs(ys[ok]))), float(np.median(np.abs(xs[ok])))
+        if my > 80 and mx <= 80:
+            raise DataValidationError(
+                f"invalid data: column `{ycol}`: the median latitude is {my:.1f}° (near a pole) while `{xcol}` "
+                f"is within ±80: longitude and latitude look swapped (x= must be longitude, y= latitude)"
+            )
     if x_ok.mean() < 0.5 or y_ok.mean() < 0.5:
         raise DataValidationError(
             f"invalid data: column `{xcol}`/`{ycol}`: most coordinates are outside ±180/±90, so they are not "
