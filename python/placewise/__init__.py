@@ -7,7 +7,7 @@ on it.
 
 from __future__ import annotations
 
-from . import _native, datasets, exceptions
+from . import _native, datasets, exceptions, space
 from .data import DataQualityReport, Incidents
 from .exceptions import (
     DataValidationError,

@@ -223,6 +223,30 @@ class Grid:
         return f"<b>{html.escape(repr(self))}</b>"
 
 
+def areal_weights(layer: gpd.GeoDataFrame, grid: Grid, id_column: str | None = None) -> pd.DataFrame:
+    """Share of each polygon's area in each grid cell (long format: ``area``, ``cell_id``,
+    ``weight``), computed with exact polygon overlay.
+
+    A polygon wholly inside the grid's extent has weights summing to 1; ``attrs["in_grid_share"]``
+    holds each polygon's sum (below 1 when part of it lies outside the grid, 0 when it misses the
+    grid entirely). Overlapping or repeated parts of one multipolygon are dissolved first.
+    """
+    if len(layer) == 0:
+        raise EmptyInputError("empty input: the polygon layer has no features")
+    if layer.crs is None:
+        raise InvalidParameterError("invalid parameter `layer`: the layer has no CRS; set one with set_crs()")
+    if id_column is not None and id_column not in layer.columns:
+        raise DataValidationError(f"invalid data: column `{id_column}` (id_column) is not in the layer")
+    proj = layer.to_crs(grid.crs)
+    polys = [_polygons(g, i) for i, g in enumerate(proj.geometry)]
+    indptr, cell, weight, area, share = _native.areal_weights(polys, grid._native)
+    ids = np.asarray(layer[id_column] if id_column else np.arange(len(layer)))
+    out = pd.DataFrame({"area": np.repeat(ids, np.diff(indptr).astype(np.int64)), "cell_id": cell.astype(np.int64), "weight": weight})
+    out.attrs["in_grid_share"] = pd.Series(share, index=ids)
+    out.attrs["area_m2"] = pd.Series(area, index=ids)
+    return out
+
+
 class Population:
     """People by group per grid cell, distributed from areas by area share.
 
