@@ -7,7 +7,7 @@ on it.
 
 from __future__ import annotations
 
-from . import _native, datasets, exceptions, space
+from . import _native, datasets, evaluate, exceptions, space
 from .data import DataQualityReport, Incidents
 from .exceptions import (
     DataValidationError,

@@ -120,3 +120,14 @@ def areal_weights(
 def distribute_population(
     grid: Grid, polygons: list[list[list[_F64]]], counts: _F64, groups: list[str]
 ) -> tuple[_F64, str]: ...
+
+# ---- evaluate
+def evaluate_metrics(
+    grid: Grid, values: _F64, test_counts: _F64, coverages: list[float], train_counts: _F64 | None = None
+) -> list[dict[str, float | int | None]]: ...
+def coverage_curve(grid: Grid, values: _F64, test_counts: _F64) -> tuple[_F64, _F64, float]: ...
+
+# ---- report
+REPORT_SCHEMA: str
+
+def report_normalise(json: str) -> str: ...

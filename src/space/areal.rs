@@ -210,8 +210,8 @@ pub fn areal_weights(layer: &[MultiPolygon<f64>], grid: &Grid) -> Result<ArealWe
 /// merged (overlapping or repeated parts, as in some real census layers, are unioned rather than
 /// cancelled or double counted).
 pub(crate) fn dissolve(mp: &MultiPolygon<f64>) -> MultiPolygon<f64> {
-    use geo::orient::{Direction, Orient};
     use geo::algorithm::bool_ops::{FillRule, OpType};
+    use geo::orient::{Direction, Orient};
     let empty = MultiPolygon::<f64>::new(Vec::new());
     let cleaned: Vec<Polygon<f64>> =
         mp.0.iter()
