@@ -1,0 +1,287 @@
+"""Section builders for :class:`~placewise.report.AuditReport`. Each takes what the caller
+supplied (possibly nothing) and returns a :class:`Section`; checks go into ``verdicts``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import DEFAULT_PROHIBITED, FRIA_ITEMS, LIMITATIONS, METHODS, Section, Verdict, figure, table
+
+NOT_PROVIDED = "not provided"
+
+
+def _ctx(context: dict[str, Any], key: str) -> str:
+    v = context.get(key)
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return NOT_PROVIDED
+    if isinstance(v, (list, tuple)):
+        return "; ".join(map(str, v))
+    return str(v)
+
+
+def intended_use(context: dict[str, Any]) -> Section:
+    s = Section("intended-use", "Intended use and classification")
+    s.paragraphs.append(
+        context.get("purpose")
+        or "Place-based patrol planning: estimating where incidents are likely, per grid cell, and spreading a fixed "
+        "number of patrol units over those cells. No person-level risk score is computed or accepted by the tool."
+    )
+    s.facts += [
+        ("Classification", context.get("classification") or "place-based predictive policing (areas, not individuals)"),
+        ("Operator", _ctx(context, "operator")),
+        ("Period of use", _ctx(context, "period_of_use")),
+        ("Frequency of use", _ctx(context, "frequency")),
+    ]
+    prohibited = list(context.get("prohibited_uses") or []) + DEFAULT_PROHIBITED
+    s.tables.append(("The tool must not be used for", table(pd.DataFrame({"prohibited use": prohibited}))))
+    return s
+
+
+def data(incidents: Any, provenance: Any, verdicts: list[Verdict], policy: Any) -> Section:
+    s = Section("data", "Data")
+    if incidents is None:
+        s.provided = False
+        verdicts.append(Verdict("Data quality: rows dropped as unusable", "not_assessed", "—", "≤ 5 % of rows",
+                                "No incident data were supplied to the report."))
+        return s
+    q = incidents.quality
+    span = incidents.time_span
+    s.facts += [
+        ("Source", incidents.source or NOT_PROVIDED),
+        ("Time span", f"{span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}" if span else "empty"),
+        ("Rows read / kept", f"{q.rows_read:,} / {q.rows_kept:,}"),
+        ("Coordinate reference system", f"{incidents.crs.name} (EPSG:{incidents.crs.to_epsg()})"),
+        ("Time zone", incidents.tz),
+    ]
+    reasons = [(k.replace("_", " "), "dropped", v) for k, v in q.dropped.items() if v]
+    reasons += [(k.replace("_", " "), "repaired", v) for k, v in q.repaired.items() if v]
+    reasons.append(("exact duplicates (policy: " + q.duplicate_policy + ")", "counted", q.duplicate_rows))
+    s.tables.append(("Rows dropped or repaired, by reason (every row read is either kept or dropped for one reason)",
+                     table(pd.DataFrame(reasons, columns=["reason", "action", "rows"]))))
+    origin = incidents.to_frame()["origin"].value_counts(normalize=True)
+    shares = {o: float(origin.get(o, 0.0)) for o in ("reported", "discovered", "unknown")}
+    s.facts.append(("Origin of incidents", ", ".join(f"{k} {v:.1%}" for k, v in shares.items())))
+    h = q.heaping
+    if h:
+        s.paragraphs.append(
+            f"Time heaping ({h['clock']} clock): {h['share_midnight']:.2%} of incidents are recorded at exactly 00:00 "
+            f"and {h['share_on_the_hour']:.1%} on the hour, against {h['expected_exact_minute']:.2%} and "
+            f"{h['expected_on_the_hour']:.1%} if times were spread evenly: recorded times are partly defaults or rounded."
+        )
+    spikes = q.spikes
+    s.paragraphs.append(
+        f"Geocoding spikes: {len(spikes)} locations hold unusually many incidents ({q.spike_rule}). "
+        "They may be default geocodes (a station, a block centroid) rather than real places of occurrence."
+    )
+    lost = q.rows_dropped - q.dropped.get("duplicate", 0)
+    share_lost = lost / q.rows_read if q.rows_read else 0.0
+    verdicts.append(Verdict("Data quality: rows dropped as unusable", "pass" if share_lost <= 0.05 else "fail",
+                            f"{share_lost:.2%} ({lost:,} rows)", "≤ 5 % of rows",
+                            "A high share of unusable rows means the map may miss places where records are poor."))
+    limit = getattr(policy, "max_discovered_share", None) if policy is not None else None
+    disc = shares["discovered"]
+    if shares["unknown"] >= 0.999:
+        verdicts.append(Verdict("Share of police-discovered incidents in the data", "not_assessed", "origin unknown",
+                                _fmt_limit(limit), "The data do not say how incidents came to police attention."))
+    else:
+        lim = 0.2 if limit is None else float(limit)
+        verdicts.append(Verdict("Share of police-discovered incidents in the data", "pass" if disc <= lim else "fail",
+                                f"{disc:.1%}", f"≤ {lim:.0%}",
+                                "Discovered incidents follow patrols; a model trained on many of them can run away."))
+    if provenance is not None and hasattr(provenance, "report_facts"):
+        s.facts += provenance.report_facts()
+    return s
+
+
+def _fmt_limit(limit: Any) -> str:
+    return "—" if limit is None else f"≤ {float(limit):.0%}"
+
+
+def models(backtest: Any, verdicts: list[Verdict]) -> Section:
+    s = Section("models", "Models and accuracy")
+    if backtest is None:
+        s.provided = False
+        verdicts.append(Verdict("Model beats last period's counts (PAI at 1 % coverage)", "not_assessed", "—",
+                                "95 % interval of the difference above 0", "No backtest was supplied."))
+        return s
+    p = backtest.params
+    s.paragraphs.append(
+        f"Rolling-origin backtest: origins every {p['step']} from {p['start']:%Y-%m-%d} to {p['end']:%Y-%m-%d}, "
+        f"training window {p['train_window']}, test window {p['horizon']}. Each model is scored against the "
+        "incidents that followed each origin and compared, origin by origin, with the naive baseline (last "
+        "period's counts). Intervals are percentile bootstrap intervals over origins."
+    )
+    summ = backtest.summary()
+    summ = summ[summ["metric"].isin(["hit_rate", "pai", "pei_star"])].copy()
+    summ["coverage"] = summ["coverage"].map(lambda c: f"{c:.0%}")
+    s.tables.append(("Mean score over origins with 95 % interval", table(summ[["model", "metric", "coverage", "mean", "ci_low", "ci_high", "origins"]])))
+    cmp = backtest.compare()
+    cmp = cmp[cmp["metric"].isin(["pai", "pei_star"])].copy()
+    cmp["coverage"] = cmp["coverage"].map(lambda c: f"{c:.0%}")
+    s.tables.append(("Difference from the naive baseline (paired by origin)",
+                     table(cmp[["model", "metric", "coverage", "mean_difference", "ci_low", "ci_high", "share_better"]])))
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    backtest.plot("curves", ax=ax)
+    s.figures.append(figure(fig, "Mean share of incidents captured against the share of the area flagged (up to 20 %)."))
+    c1 = cmp[(cmp["metric"] == "pai") & (cmp["coverage"] == "1%")]
+    if len(c1):
+        best = c1.sort_values("mean_difference", ascending=False).iloc[0]
+        ok = best["ci_low"] > 0
+        verdicts.append(Verdict("Model beats last period's counts (PAI at 1 % coverage)", "pass" if ok else "fail",
+                                f"{best['model']}: {best['mean_difference']:+.2f} [{best['ci_low']:+.2f}, {best['ci_high']:+.2f}]",
+                                "95 % interval of the difference above 0",
+                                "If no model beats the naive baseline, the added complexity buys no accuracy."))
+        if not ok:
+            s.paragraphs.append("No model's PAI at 1 % coverage is reliably above the naive baseline's in this backtest.")
+    if backtest.empty_windows:
+        s.paragraphs.append(f"{len(backtest.empty_windows)} test windows held no incident and were left out of the means.")
+    return s
+
+
+def allocation(plan: Any) -> Section:
+    s = Section("allocation", "The allocation")
+    if plan is None:
+        s.provided = False
+        return s
+    summ = plan.summary()
+    s.facts += [
+        ("Strategy", summ["strategy"]),
+        ("Units", _fmt(summ["budget"]["units"])),
+        ("Cells patrolled", f"{summ['cells_patrolled']:,}"),
+        ("Risk covered", f"{summ['risk_covered']:.3g} of {summ['total_risk']:.3g} ({summ['risk_share']:.1%})"),
+        ("Risk surface", summ["surface_model"]),
+        ("Parameters", ", ".join(f"{k}={v}" for k, v in summ["params"].items() if v is not None)),
+    ]
+    pof = getattr(plan, "price_of_fairness", None)
+    if pof is not None:
+        s.facts.append(("Price of fairness", str(pof)))
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 6))
+    plan.plot(ax=ax)
+    s.figures.append(figure(fig, "Patrol units per cell over the risk surface."))
+    return s
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, (int, float, np.floating)) else str(v)
+
+
+def disparity(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
+    s = Section("disparity", "Disparity: who bears the patrol exposure, and who is protected")
+    audit = getattr(plan, "audit", None) if plan is not None else None
+    dis = getattr(audit, "disparity", audit) if audit is not None else None
+    if dis is None or not hasattr(dis, "by_group"):
+        s.provided = False
+        verdicts.append(Verdict("Exposure ratio between groups within the band", "not_assessed", "—", "0.8–1.25",
+                                "No population data were supplied, so exposure by group could not be measured."))
+        return s
+    from .wiring import disparity_section
+
+    disparity_section(s, dis, verdicts, policy)
+    return s
+
+
+def concentration(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
+    s = Section("concentration", "Concentration of patrols")
+    audit = getattr(plan, "audit", None) if plan is not None else None
+    conc = getattr(audit, "concentration", None) if audit is not None else None
+    if conc is None:
+        s.provided = False
+        verdicts.append(Verdict("Concentration above random allocation", "not_assessed", "—", "—",
+                                "No concentration audit was supplied."))
+        return s
+    from .wiring import concentration_section
+
+    concentration_section(s, conc, verdicts, policy)
+    return s
+
+
+def feedback(fb: Any, urn: Any, verdicts: list[Verdict], policy: Any) -> Section:
+    s = Section("feedback", "Feedback-loop risk")
+    if fb is None and urn is None:
+        s.provided = False
+        verdicts.append(Verdict("Feedback loop: no runaway under the planned retraining", "not_assessed", "—",
+                                "no runaway", "No feedback simulation was supplied."))
+        return s
+    from .wiring import feedback_section
+
+    feedback_section(s, fb, urn, verdicts, policy)
+    return s
+
+
+def oversight(plan: Any, context: dict[str, Any]) -> Section:
+    s = Section("oversight", "Human oversight")
+    overrides = []
+    audit = getattr(plan, "audit", None) if plan is not None else None
+    for o in getattr(audit, "overrides", None) or getattr(plan, "overrides", None) or []:
+        overrides.append(o if isinstance(o, dict) else getattr(o, "__dict__", {"override": str(o)}))
+    s.facts.append(("Reviewer", _ctx(context, "reviewer")))
+    if overrides:
+        s.tables.append(("Policy overrides (who, why, when, as given)", table(pd.DataFrame(overrides).astype(str))))
+    else:
+        s.paragraphs.append("No audit-policy check was overridden for this allocation.")
+    s.paragraphs.append(
+        "An allocation that fails a policy check is blocked unless a person records a written reason to override it; "
+        "every override is written to the run log."
+    )
+    return s
+
+
+def fria(context: dict[str, Any], plan: Any) -> Section:
+    s = Section("fundamental-rights", "Fundamental-rights impact")
+    given = [k for k, _ in FRIA_ITEMS if context.get(k)]
+    s.provided = bool(given)
+    rows = [(label, _ctx(context, key)) for key, label in FRIA_ITEMS]
+    s.tables.append(("Impact assessment items (answered by the deploying agency)", table(pd.DataFrame(rows, columns=["item", "answer"]))))
+    if not given:
+        s.paragraphs.append("The deploying agency has not answered these items; they must be answered before use.")
+    return s
+
+
+def run_log(log: Any, verdicts: list[Verdict]) -> Section:
+    s = Section("run-log", "Run log verification")
+    if log is None:
+        s.provided = False
+        verdicts.append(Verdict("Run log intact", "not_assessed", "—", "every record verifies", "No run log was supplied."))
+        return s
+    from .wiring import run_log_section
+
+    run_log_section(s, log, verdicts)
+    return s
+
+
+def limitations(incidents: Any) -> Section:
+    s = Section("limitations", "Limitations")
+    s.tables.append(("What these results cannot tell you", table(pd.DataFrame({"limitation": LIMITATIONS}))))
+    return s
+
+
+def methods() -> Section:
+    s = Section("methods", "Methods and references")
+    s.tables.append(("Methods", table(pd.DataFrame(METHODS, columns=["method", "reference"]))))
+    return s
+
+
+def summary(verdicts: list[Verdict], incidents: Any, plan: Any) -> list[str]:
+    fails = [v for v in verdicts if v.status == "fail"]
+    missing = [v for v in verdicts if v.status == "not_assessed"]
+    out = []
+    if incidents is not None:
+        span = incidents.time_span
+        out.append(f"This report covers {len(incidents):,} incidents from {span[0]:%B %Y} to {span[1]:%B %Y}"
+                   + (f" and a patrol allocation made with the '{plan.strategy}' strategy." if plan is not None else "."))
+    if fails:
+        out.append(f"{len(fails)} of {len(verdicts)} checks failed: " + "; ".join(v.check for v in fails) + ".")
+    else:
+        out.append(f"No check failed among the {len(verdicts) - len(missing)} that could be assessed.")
+    if missing:
+        out.append(f"{len(missing)} checks could not be assessed because their inputs were not supplied: "
+                   + "; ".join(v.check for v in missing) + ".")
+    out.append("Read the limitations before acting on any of these results.")
+    return out
