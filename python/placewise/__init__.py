@@ -47,3 +47,9 @@ __all__ = [
     "PolicyViolation",
     "LogVerificationError",
 ]
+
+# --- hotspot models (issue 3) ---
+from . import models  # noqa: E402
+from .models import KDE, Naive, ProspectiveHotspot, RetrospectiveHotspot  # noqa: E402
+
+__all__ += ["models", "Naive", "KDE", "RetrospectiveHotspot", "ProspectiveHotspot"]

@@ -131,3 +131,63 @@ def coverage_curve(grid: Grid, values: _F64, test_counts: _F64) -> tuple[_F64, _
 REPORT_SCHEMA: str
 
 def report_normalise(json: str) -> str: ...
+
+# --- models (issue 3: Naive, KDE, retrospective, prospective) ---
+_Prediction: TypeAlias = tuple[_F64, dict[str, str], tuple[int, int] | None, str]
+
+@final
+class NaiveModel:
+    def __new__(cls, incidents: Incidents, grid: Grid, window_days: float | None = None) -> NaiveModel: ...
+    def predict(self, at: int | None = None) -> _Prediction: ...
+
+@final
+class KDEModel:
+    def __new__(
+        cls,
+        incidents: Incidents,
+        grid: Grid,
+        *,
+        kernel: str = "gaussian",
+        rule: str = "fixed",
+        bandwidth: float = 250.0,
+        bandwidths: list[float] | None = None,
+        k: int | None = None,
+        min_bandwidth: float = 1.0,
+        mode: str = "exact",
+        cutoff: float = 6.0,
+        window_days: float | None = None,
+        half_life_days: float | None = None,
+        binning_order: int | None = None,
+    ) -> KDEModel: ...
+    @property
+    def bandwidth_m(self) -> float: ...
+    @property
+    def point_bandwidths(self) -> _F64 | None: ...
+    @property
+    def cv_scores(self) -> list[tuple[float, float]] | None: ...
+    def predict(self, at: int | None = None) -> _Prediction: ...
+
+@final
+class RetrospectiveModel:
+    def __new__(cls, incidents: Incidents, grid: Grid, bandwidth: float = 200.0, window_days: float = 60.0) -> RetrospectiveModel: ...
+    def predict(self, at: int | None = None) -> _Prediction: ...
+
+@final
+class ProspectiveModel:
+    def __new__(
+        cls, incidents: Incidents, grid: Grid, bandwidth_cells: float = 8.0, time_bandwidth_weeks: float = 8.0, distance: str = "linf"
+    ) -> ProspectiveModel: ...
+    def predict(self, at: int | None = None) -> _Prediction: ...
+
+def kde_grid(
+    grid: Grid,
+    x: _F64,
+    y: _F64,
+    w: _F64,
+    bandwidth: float,
+    *,
+    kernel: str = "gaussian",
+    mode: str = "exact",
+    cutoff: float = 6.0,
+    binning_order: int | None = None,
+) -> tuple[_F64, int | None]: ...

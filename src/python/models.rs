@@ -1,7 +1,270 @@
-//! Bindings for `crate::models`.
+//! Bindings for `crate::models`: Naive, KDE, retrospective and prospective hotspot models.
+//!
+//! Each native model is a frozen class holding the fitted core model; `predict(at)` releases the
+//! GIL and returns `(values (ny, nx), params, (start, end), units)`, the values array taking
+//! ownership of the core's buffer (no copy).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::prelude::*;
 
-pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::models::{
+    kde_grid as core_kde_grid, Bandwidth, CellDistance, Kde, KdeMode, KdeParams, Kernel, Naive,
+    NaiveParams, ProspectiveHotspot, ProspectiveParams, RetrospectiveHotspot, RetrospectiveParams,
+};
+use crate::python::data::PyIncidents;
+use crate::python::space::PyGrid;
+use crate::python::utils::{detached, owned};
+use crate::{Error, Surface};
+
+/// What `predict` returns: values, parameters, window, units.
+type Prediction<'py> = (
+    Bound<'py, PyArray2<f64>>,
+    BTreeMap<String, String>,
+    Option<(i64, i64)>,
+    String,
+);
+
+fn prediction(py: Python<'_>, s: Surface) -> Prediction<'_> {
+    (
+        PyArray2::from_owned_array(py, s.values),
+        s.params,
+        s.window,
+        s.units,
+    )
+}
+
+/// Naive model: counts per cell in a trailing window.
+#[pyclass(name = "NaiveModel", module = "placewise._native", frozen)]
+struct PyNaive {
+    inner: Arc<Naive>,
+}
+
+#[pymethods]
+impl PyNaive {
+    #[new]
+    #[pyo3(signature = (incidents, grid, window_days=None))]
+    fn new(
+        incidents: PyRef<'_, PyIncidents>,
+        grid: PyRef<'_, PyGrid>,
+        window_days: Option<f64>,
+    ) -> PyResult<Self> {
+        let m = Naive::fit(
+            NaiveParams { window_days },
+            incidents.inner.clone(),
+            grid.inner.clone(),
+        )?;
+        Ok(PyNaive { inner: Arc::new(m) })
+    }
+    /// The surface from incidents strictly before `at` (UTC seconds; None: after the last).
+    #[pyo3(signature = (at=None))]
+    fn predict<'py>(&self, py: Python<'py>, at: Option<i64>) -> PyResult<Prediction<'py>> {
+        let m = self.inner.clone();
+        let s = detached(py, move || m.predict(at))?;
+        Ok(prediction(py, s))
+    }
+}
+
+/// A fitted kernel density estimate.
+#[pyclass(name = "KDEModel", module = "placewise._native", frozen)]
+struct PyKde {
+    inner: Arc<Kde>,
+}
+
+#[pymethods]
+impl PyKde {
+    /// `rule` is "fixed" (uses `bandwidth`), "scott", "silverman", "cv" (uses `bandwidths`) or
+    /// "knn" (uses `k` and `min_bandwidth`).
+    #[new]
+    #[pyo3(signature = (incidents, grid, *, kernel="gaussian", rule="fixed", bandwidth=250.0,
+        bandwidths=None, k=None, min_bandwidth=1.0, mode="exact", cutoff=6.0, window_days=None,
+        half_life_days=None, binning_order=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        incidents: PyRef<'_, PyIncidents>,
+        grid: PyRef<'_, PyGrid>,
+        kernel: &str,
+        rule: &str,
+        bandwidth: f64,
+        bandwidths: Option<Vec<f64>>,
+        k: Option<usize>,
+        min_bandwidth: f64,
+        mode: &str,
+        cutoff: f64,
+        window_days: Option<f64>,
+        half_life_days: Option<f64>,
+        binning_order: Option<usize>,
+    ) -> PyResult<Self> {
+        let bandwidth = match rule {
+            "fixed" => Bandwidth::Fixed(bandwidth),
+            "scott" => Bandwidth::Scott,
+            "silverman" => Bandwidth::Silverman,
+            "cv" => Bandwidth::CrossValidated(bandwidths.ok_or_else(|| {
+                Error::param("bandwidths", "cross-validation needs a list of bandwidths")
+            })?),
+            "knn" => Bandwidth::Knn {
+                k: k.ok_or_else(|| Error::param("k", "the adaptive rule needs k"))?,
+                min_m: min_bandwidth,
+            },
+            other => {
+                return Err(Error::param(
+                    "bandwidth",
+                    format!(
+                        "rule must be 'fixed', 'scott', 'silverman', 'cv' or 'knn', got {other:?}"
+                    ),
+                )
+                .into())
+            }
+        };
+        let params = KdeParams {
+            kernel: Kernel::parse(kernel)?,
+            bandwidth,
+            mode: KdeMode::parse(mode)?,
+            cutoff,
+            window_days,
+            half_life_days,
+            binning_order,
+        };
+        let inc = incidents.inner.clone();
+        let g = grid.inner.clone();
+        let m = detached(py, move || Kde::fit(params, inc, g))?;
+        Ok(PyKde { inner: Arc::new(m) })
+    }
+    /// The bandwidth used (m); the median per-incident bandwidth when adaptive.
+    #[getter]
+    fn bandwidth_m(&self) -> f64 {
+        self.inner.bandwidth_m()
+    }
+    /// Per-incident bandwidths (m) for the adaptive rule, else None.
+    #[getter]
+    fn point_bandwidths<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
+        self.inner.point_bandwidths().map(|h| owned(py, h.to_vec()))
+    }
+    /// (bandwidth, leave-one-out log-likelihood) per candidate for the "cv" rule, else None.
+    #[getter]
+    fn cv_scores(&self) -> Option<Vec<(f64, f64)>> {
+        self.inner.cv_scores().map(|s| s.to_vec())
+    }
+    /// The surface from incidents strictly before `at` (UTC seconds; None: after the last).
+    #[pyo3(signature = (at=None))]
+    fn predict<'py>(&self, py: Python<'py>, at: Option<i64>) -> PyResult<Prediction<'py>> {
+        let m = self.inner.clone();
+        let s = detached(py, move || m.predict(at))?;
+        Ok(prediction(py, s))
+    }
+}
+
+/// Retrospective hotspot map (quartic kernel over a moving window).
+#[pyclass(name = "RetrospectiveModel", module = "placewise._native", frozen)]
+struct PyRetrospective {
+    inner: Arc<RetrospectiveHotspot>,
+}
+
+#[pymethods]
+impl PyRetrospective {
+    #[new]
+    #[pyo3(signature = (incidents, grid, bandwidth=200.0, window_days=60.0))]
+    fn new(
+        incidents: PyRef<'_, PyIncidents>,
+        grid: PyRef<'_, PyGrid>,
+        bandwidth: f64,
+        window_days: f64,
+    ) -> PyResult<Self> {
+        let p = RetrospectiveParams {
+            bandwidth_m: bandwidth,
+            window_days,
+        };
+        let m = RetrospectiveHotspot::fit(p, incidents.inner.clone(), grid.inner.clone())?;
+        Ok(PyRetrospective { inner: Arc::new(m) })
+    }
+    #[pyo3(signature = (at=None))]
+    fn predict<'py>(&self, py: Python<'py>, at: Option<i64>) -> PyResult<Prediction<'py>> {
+        let m = self.inner.clone();
+        let s = detached(py, move || m.predict(at))?;
+        Ok(prediction(py, s))
+    }
+}
+
+/// Prospective hotspot map (Bowers, Johnson & Pease 2004).
+#[pyclass(name = "ProspectiveModel", module = "placewise._native", frozen)]
+struct PyProspective {
+    inner: Arc<ProspectiveHotspot>,
+}
+
+#[pymethods]
+impl PyProspective {
+    #[new]
+    #[pyo3(signature = (incidents, grid, bandwidth_cells=8.0, time_bandwidth_weeks=8.0,
+        distance="linf"))]
+    fn new(
+        incidents: PyRef<'_, PyIncidents>,
+        grid: PyRef<'_, PyGrid>,
+        bandwidth_cells: f64,
+        time_bandwidth_weeks: f64,
+        distance: &str,
+    ) -> PyResult<Self> {
+        let p = ProspectiveParams {
+            bandwidth_cells,
+            time_bandwidth_weeks,
+            distance: CellDistance::parse(distance)?,
+        };
+        let m = ProspectiveHotspot::fit(p, incidents.inner.clone(), grid.inner.clone())?;
+        Ok(PyProspective { inner: Arc::new(m) })
+    }
+    #[pyo3(signature = (at=None))]
+    fn predict<'py>(&self, py: Python<'py>, at: Option<i64>) -> PyResult<Prediction<'py>> {
+        let m = self.inner.clone();
+        let s = detached(py, move || m.predict(at))?;
+        Ok(prediction(py, s))
+    }
+}
+
+/// One kernel sum of weighted points on `grid` (values per cell, shape (ny, nx)), and the
+/// binning order used (None in exact mode).
+#[pyfunction]
+#[pyo3(signature = (grid, x, y, w, bandwidth, *, kernel="gaussian", mode="exact", cutoff=6.0,
+    binning_order=None))]
+#[allow(clippy::too_many_arguments)]
+fn kde_grid<'py>(
+    py: Python<'py>,
+    grid: PyRef<'py, PyGrid>,
+    x: PyReadonlyArray1<'py, f64>,
+    y: PyReadonlyArray1<'py, f64>,
+    w: PyReadonlyArray1<'py, f64>,
+    bandwidth: f64,
+    kernel: &str,
+    mode: &str,
+    cutoff: f64,
+    binning_order: Option<usize>,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, Option<usize>)> {
+    let kernel = Kernel::parse(kernel)?;
+    let mode = KdeMode::parse(mode)?;
+    let (xs, ys, ws) = (x.as_slice()?, y.as_slice()?, w.as_slice()?);
+    let g = grid.inner.clone();
+    let (v, order) = detached(py, move || {
+        core_kde_grid(
+            &g,
+            xs,
+            ys,
+            ws,
+            bandwidth,
+            kernel,
+            mode,
+            cutoff,
+            binning_order,
+        )
+    })?;
+    Ok((PyArray2::from_owned_array(py, v), order))
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyNaive>()?;
+    m.add_class::<PyKde>()?;
+    m.add_class::<PyRetrospective>()?;
+    m.add_class::<PyProspective>()?;
+    m.add_function(wrap_pyfunction!(kde_grid, m)?)?;
     Ok(())
 }

@@ -5,3 +5,10 @@ from __future__ import annotations
 from ._base import Model
 
 __all__ = ["Model"]
+
+# --- hotspot models (issue 3) ---
+from .hotspot import ProspectiveHotspot, RetrospectiveHotspot
+from .kde import KDE, kde_grid
+from .naive import Naive
+
+__all__ += ["Naive", "KDE", "kde_grid", "RetrospectiveHotspot", "ProspectiveHotspot"]
