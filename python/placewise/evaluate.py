@@ -327,6 +327,8 @@ class BacktestResult:
                 continue
             for (cov, metric), g in wide.groupby(level=["coverage", "metric"], dropna=False):
                 d = (g[model] - g[base]).dropna().to_numpy()
+                if len(d) == 0:  # a (coverage, metric) pair that does not occur, e.g. AUC at a coverage
+                    continue
                 lo, hi = self._boot(d, rng)
                 out.append({"model": model, "baseline": base, "coverage": cov, "metric": metric,
                             "mean_difference": d.mean() if len(d) else np.nan, "ci_low": lo, "ci_high": hi,
