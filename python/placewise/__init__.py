@@ -47,3 +47,8 @@ __all__ = [
     "PolicyViolation",
     "LogVerificationError",
 ]
+
+# --- allocation (issue 6) ---
+from .allocate import Allocation, Budget, Plan, PriceOfFairness, allocate, allocate_shifts  # noqa: E402
+
+__all__ += ["Allocation", "Budget", "Plan", "PriceOfFairness", "allocate", "allocate_shifts"]
