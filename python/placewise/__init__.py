@@ -53,3 +53,7 @@ from . import models  # noqa: E402
 from .models import KDE, Naive, ProspectiveHotspot, RetrospectiveHotspot  # noqa: E402
 
 __all__ += ["models", "Naive", "KDE", "RetrospectiveHotspot", "ProspectiveHotspot"]
+# --- allocation (issue 6) ---
+from .allocate import Allocation, Budget, Plan, PriceOfFairness, allocate, allocate_shifts  # noqa: E402
+
+__all__ += ["Allocation", "Budget", "Plan", "PriceOfFairness", "allocate", "allocate_shifts"]

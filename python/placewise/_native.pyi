@@ -191,3 +191,48 @@ def kde_grid(
     cutoff: float = 6.0,
     binning_order: int | None = None,
 ) -> tuple[_F64, int | None]: ...
+# --- allocation (issue 6) ---
+from typing import Any
+
+@final
+class Budget:
+    def __new__(
+        cls,
+        units: float,
+        per_cell_cap: float = 1.0,
+        shift_hours: float | None = None,
+        district_of_cell: _I64 | None = None,
+        district_names: list[str] | None = None,
+        district_caps: _F64 | None = None,
+        district_minimums: _F64 | None = None,
+    ) -> Budget: ...
+    @property
+    def units(self) -> float: ...
+    @property
+    def per_cell_cap(self) -> float: ...
+    def validate(self, n_cells: int) -> None: ...
+
+def allocate(
+    risk: _F64,
+    budget: Budget,
+    strategy: str,
+    *,
+    epsilon: float = 0.0,
+    seed: int | None = None,
+    tau: float = 0.8,
+    reference: int | None = None,
+    population: _F64 | None = None,
+    groups: list[str] | None = None,
+) -> dict[str, Any]: ...
+def allocate_shifts(
+    risks: list[_F64],
+    budgets: list[Budget],
+    strategy: str,
+    *,
+    epsilon: float = 0.0,
+    seed: int | None = None,
+    tau: float = 0.8,
+    reference: int | None = None,
+    population: _F64 | None = None,
+    groups: list[str] | None = None,
+) -> list[dict[str, Any]]: ...
