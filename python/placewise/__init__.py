@@ -47,3 +47,8 @@ __all__ = [
     "PolicyViolation",
     "LogVerificationError",
 ]
+
+# --- statistics (issue 3, part B): pw.stats.gi_star, emerging_hotspots, knox
+from . import stats  # noqa: E402
+
+__all__ += ["stats"]
