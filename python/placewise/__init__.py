@@ -57,3 +57,7 @@ __all__ += ["models", "Naive", "KDE", "RetrospectiveHotspot", "ProspectiveHotspo
 from .allocate import Allocation, Budget, Plan, PriceOfFairness, allocate, allocate_shifts  # noqa: E402
 
 __all__ += ["Allocation", "Budget", "Plan", "PriceOfFairness", "allocate", "allocate_shifts"]
+# --- statistics (issue 3, part B): pw.stats.gi_star, emerging_hotspots, knox
+from . import stats  # noqa: E402
+
+__all__ += ["stats"]

@@ -236,3 +236,38 @@ def allocate_shifts(
     population: _F64 | None = None,
     groups: list[str] | None = None,
 ) -> list[dict[str, Any]]: ...
+# --- statistics (src/python/stats.rs) ---------------------------------------------------------
+from typing import Any  # noqa: E402
+
+def gi_star(
+    values: _F64,
+    grid: Grid,
+    distance: float,
+    weights: str = "binary",
+    permutations: int | None = None,
+    seed: int = 0,
+    correction: str | None = None,
+) -> dict[str, Any]: ...
+def adjust_p(p: _F64, method: str) -> _F64: ...
+def mann_kendall(x: _F64) -> tuple[int, float, float, float, float]: ...
+def emerging_categories() -> list[str]: ...
+def emerging_hotspots(
+    incidents: Incidents,
+    grid: Grid,
+    step_s: int,
+    distance: float,
+    start: int | None = None,
+    end: int | None = None,
+    time_steps: int = 1,
+    alpha: float = 0.1,
+    correction: str | None = None,
+    threshold: float = 0.9,
+) -> dict[str, Any]: ...
+def knox(
+    incidents: Incidents,
+    space_bands: list[tuple[float, float]],
+    time_bands: list[tuple[float, float]],
+    permutations: int = 999,
+    seed: int = 0,
+    max_pairs: int = 250000000,
+) -> dict[str, Any]: ...

@@ -1,7 +1,255 @@
-//! Bindings for `crate::stats`.
+//! Bindings for `crate::stats`: Gi*, multiple-testing corrections, Mann–Kendall, emerging hot
+//! spots, Knox. Each returns plain values and numpy arrays in a dict; the typed result objects
+//! live in `python/placewise/stats.py`.
 
+use numpy::ndarray::Array2;
+use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::python::data::PyIncidents;
+use crate::python::space::PyGrid;
+use crate::python::utils::{detached, owned, to_vec_f64};
+use crate::stats::{
+    adjust, emerging_hotspots as core_emerging, gi_star as core_gi_star, knox as core_knox,
+    mann_kendall as core_mann_kendall, Band, Correction, EmergingCategory, EmergingParams,
+    GiStarParams, GiWeights, KnoxParams,
+};
+use crate::Error;
+
+fn correction(name: Option<&str>) -> crate::Result<Correction> {
+    Correction::parse(name.unwrap_or("none"))
+}
+
+fn permutations(p: i64) -> crate::Result<usize> {
+    if p < 1 {
+        return Err(Error::param(
+            "permutations",
+            format!("must be at least 1, got {p}"),
+        ));
+    }
+    Ok(p as usize)
+}
+
+fn seed(s: i64) -> crate::Result<u64> {
+    if s < 0 {
+        return Err(Error::param("seed", format!("must be >= 0, got {s}")));
+    }
+    Ok(s as u64)
+}
+
+/// Getis–Ord Gi* on a (ny, nx) array of values over the grid's active cells.
+#[pyfunction]
+#[pyo3(signature = (values, grid, distance, weights="binary", permutations=None, seed=0, correction=None))]
+#[allow(clippy::too_many_arguments)]
+fn gi_star<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray2<'py, f64>,
+    grid: PyRef<'py, PyGrid>,
+    distance: f64,
+    weights: &str,
+    permutations: Option<i64>,
+    seed: i64,
+    correction: Option<&str>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let g = grid.inner.clone();
+    let shape = values.as_array().dim();
+    if shape != (g.ny(), g.nx()) {
+        return Err(Error::param(
+            "counts",
+            format!(
+                "shape {:?} does not match the grid's (ny, nx) = ({}, {})",
+                shape,
+                g.ny(),
+                g.nx()
+            ),
+        )
+        .into());
+    }
+    let v: Vec<f64> = values.as_array().iter().copied().collect();
+    let params = GiStarParams {
+        distance_m: distance,
+        weights: GiWeights::parse(weights)?,
+        permutations: permutations.map(self::permutations).transpose()?,
+        seed: self::seed(seed)?,
+        correction: self::correction(correction)?,
+    };
+    let r = detached(py, move || core_gi_star(&v, &g, &params))?;
+    let d = PyDict::new(py);
+    d.set_item(
+        "cell_ids",
+        owned(py, r.cell_ids.iter().map(|&i| i as i64).collect()),
+    )?;
+    d.set_item("z", owned(py, r.z))?;
+    d.set_item("p", owned(py, r.p))?;
+    d.set_item("p_sim", r.p_sim.map(|v| owned(py, v)))?;
+    d.set_item("p_tested", owned(py, r.p_tested))?;
+    d.set_item("p_corrected", owned(py, r.p_corrected))?;
+    d.set_item("bins", owned(py, r.bins))?;
+    d.set_item("n_neighbours", owned(py, r.n_neighbours))?;
+    d.set_item("n_islands", r.n_islands)?;
+    d.set_item("mean", r.mean)?;
+    d.set_item("std", r.std)?;
+    d.set_item("correction", r.params.correction.label())?;
+    d.set_item("weights", r.params.weights.label())?;
+    Ok(d)
+}
+
+/// Adjusted p-values: method "fdr_bh", "holm" or "none".
+#[pyfunction]
+fn adjust_p<'py>(
+    py: Python<'py>,
+    p: PyReadonlyArray1<'py, f64>,
+    method: &str,
+) -> PyResult<Bound<'py, numpy::PyArray1<f64>>> {
+    let c = Correction::parse(method)?;
+    let v = to_vec_f64(&p);
+    let out = detached(py, move || adjust(&v, c))?;
+    Ok(owned(py, out))
+}
+
+/// Mann–Kendall test: (S, Var(S), z, two-sided p, tau).
+#[pyfunction]
+fn mann_kendall(x: PyReadonlyArray1<'_, f64>) -> PyResult<(i64, f64, f64, f64, f64)> {
+    let mk = core_mann_kendall(&to_vec_f64(&x))?;
+    Ok((mk.s, mk.var_s, mk.z, mk.p, mk.tau))
+}
+
+/// Labels of the emerging hot spot categories, by code.
+#[pyfunction]
+fn emerging_categories() -> Vec<&'static str> {
+    EmergingCategory::ALL.iter().map(|c| c.label()).collect()
+}
+
+fn grid2<'py>(
+    py: Python<'py>,
+    v: Vec<f64>,
+    rows: usize,
+    cols: usize,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let a = Array2::from_shape_vec((rows, cols), v)
+        .map_err(|e| Error::param("shape", e.to_string()))?;
+    Ok(PyArray2::from_owned_array(py, a))
+}
+
+/// Emerging hot spot analysis on a space–time cube of incidents.
+#[pyfunction]
+#[pyo3(signature = (incidents, grid, step_s, distance, start=None, end=None, time_steps=1, alpha=0.1, correction=None, threshold=0.9))]
+#[allow(clippy::too_many_arguments)]
+fn emerging_hotspots<'py>(
+    py: Python<'py>,
+    incidents: PyRef<'py, PyIncidents>,
+    grid: PyRef<'py, PyGrid>,
+    step_s: i64,
+    distance: f64,
+    start: Option<i64>,
+    end: Option<i64>,
+    time_steps: i64,
+    alpha: f64,
+    correction: Option<&str>,
+    threshold: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    if time_steps < 0 {
+        return Err(Error::param("time_steps", format!("must be >= 0, got {time_steps}")).into());
+    }
+    let params = EmergingParams {
+        step_s,
+        start,
+        end,
+        distance_m: distance,
+        time_steps: time_steps as usize,
+        alpha,
+        correction: self::correction(correction)?,
+        threshold,
+    };
+    let inc = incidents.inner.clone();
+    let g = grid.inner.clone();
+    let r = detached(py, move || core_emerging(&inc, &g, &params))?;
+    let (t, n) = (r.starts.len(), r.cell_ids.len());
+    let d = PyDict::new(py);
+    d.set_item(
+        "cell_ids",
+        owned(py, r.cell_ids.iter().map(|&i| i as i64).collect()),
+    )?;
+    d.set_item("starts", owned(py, r.starts))?;
+    d.set_item("counts", grid2(py, r.counts, t, n)?)?;
+    d.set_item("z", grid2(py, r.z, t, n)?)?;
+    d.set_item("p", grid2(py, r.p, t, n)?)?;
+    d.set_item("p_corrected", grid2(py, r.p_corrected, t, n)?)?;
+    d.set_item(
+        "category",
+        owned(py, r.category.iter().map(|c| c.code()).collect()),
+    )?;
+    d.set_item("trend_s", owned(py, r.trend.iter().map(|m| m.s).collect()))?;
+    d.set_item("trend_z", owned(py, r.trend.iter().map(|m| m.z).collect()))?;
+    d.set_item("trend_p", owned(py, r.trend.iter().map(|m| m.p).collect()))?;
+    d.set_item(
+        "trend_tau",
+        owned(py, r.trend.iter().map(|m| m.tau).collect()),
+    )?;
+    d.set_item("n_hot", owned(py, r.n_hot))?;
+    d.set_item("n_cold", owned(py, r.n_cold))?;
+    d.set_item("n_ignored", r.n_ignored)?;
+    d.set_item("start", r.params.start)?;
+    d.set_item("end", r.params.end)?;
+    d.set_item("correction", r.params.correction.label())?;
+    Ok(d)
+}
+
+/// Knox near-repeat table; bands are (lo, hi) pairs in metres and days.
+#[pyfunction]
+#[pyo3(signature = (incidents, space_bands, time_bands, permutations=999, seed=0, max_pairs=250_000_000))]
+fn knox<'py>(
+    py: Python<'py>,
+    incidents: PyRef<'py, PyIncidents>,
+    space_bands: Vec<(f64, f64)>,
+    time_bands: Vec<(f64, f64)>,
+    permutations: i64,
+    seed: i64,
+    max_pairs: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut params = KnoxParams::new(
+        space_bands.iter().map(|&(a, b)| Band::new(a, b)).collect(),
+        time_bands.iter().map(|&(a, b)| Band::new(a, b)).collect(),
+    );
+    params.permutations = self::permutations(permutations)?;
+    params.seed = self::seed(seed)?;
+    params.max_pairs = max_pairs;
+    let inc = incidents.inner.clone();
+    let r = detached(py, move || core_knox(&inc, &params))?;
+    let d = PyDict::new(py);
+    let c = &r.cells;
+    d.set_item(
+        "space",
+        owned(py, c.iter().map(|c| c.space as i64).collect()),
+    )?;
+    d.set_item("time", owned(py, c.iter().map(|c| c.time as i64).collect()))?;
+    d.set_item(
+        "observed",
+        owned(py, c.iter().map(|c| c.observed).collect()),
+    )?;
+    d.set_item(
+        "expected",
+        owned(py, c.iter().map(|c| c.expected).collect()),
+    )?;
+    d.set_item(
+        "expected_exact",
+        owned(py, c.iter().map(|c| c.expected_exact).collect()),
+    )?;
+    d.set_item("ratio", owned(py, c.iter().map(|c| c.ratio).collect()))?;
+    d.set_item("p", owned(py, c.iter().map(|c| c.p).collect()))?;
+    d.set_item("n_events", r.n_events)?;
+    d.set_item("n_pairs", r.n_pairs)?;
+    d.set_item("close_pairs", r.close_pairs)?;
+    Ok(d)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(gi_star, m)?)?;
+    m.add_function(wrap_pyfunction!(adjust_p, m)?)?;
+    m.add_function(wrap_pyfunction!(mann_kendall, m)?)?;
+    m.add_function(wrap_pyfunction!(emerging_categories, m)?)?;
+    m.add_function(wrap_pyfunction!(emerging_hotspots, m)?)?;
+    m.add_function(wrap_pyfunction!(knox, m)?)?;
     Ok(())
 }
