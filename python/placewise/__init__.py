@@ -47,3 +47,10 @@ __all__ = [
     "PolicyViolation",
     "LogVerificationError",
 ]
+
+# --- audit + provenance (issue 7) ---
+from . import audit, runlog  # noqa: E402
+from .policy import AuditPolicy  # noqa: E402
+from .runlog import RunLog  # noqa: E402
+
+__all__ += ["audit", "runlog", "AuditPolicy", "RunLog"]

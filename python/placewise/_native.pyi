@@ -120,3 +120,59 @@ def areal_weights(
 def distribute_population(
     grid: Grid, polygons: list[list[list[_F64]]], counts: _F64, groups: list[str]
 ) -> tuple[_F64, str]: ...
+
+# --- audit + provenance (issue 7) ---
+def disparity(
+    dose: _F64,
+    population: _F64,
+    groups: list[str],
+    reference: str = ...,
+    tau: float = ...,
+    bootstrap: int = ...,
+    confidence: float = ...,
+    seed: int = ...,
+    incidents: _F64 | None = ...,
+    need: _F64 | None = ...,
+) -> str: ...
+def concentration(
+    dose: _F64,
+    active: npt.NDArray[np.bool_],
+    areas: _I64 | None = ...,
+    unit: float = ...,
+    simulations: int = ...,
+    confidence: float = ...,
+    seed: int = ...,
+) -> str: ...
+def ensign_urn(
+    rates: tuple[float, float],
+    prior: tuple[float, float],
+    draws: int = ...,
+    runs: int = ...,
+    update: str = ...,
+    reported_share: float = ...,
+    decay: float = ...,
+    correction: bool = ...,
+    tolerance: float = ...,
+    seed: int = ...,
+) -> tuple[_F64, str]: ...
+@final
+class AuditPolicy:
+    @staticmethod
+    def from_toml(text: str) -> AuditPolicy: ...
+    @staticmethod
+    def from_json(text: str) -> AuditPolicy: ...
+    @staticmethod
+    def from_file(path: str) -> AuditPolicy: ...
+    def check(self, summary_json: str) -> list[str]: ...
+    def missing(self, summary_json: str) -> list[str]: ...
+    def to_json(self) -> str: ...
+@final
+class RunLog:
+    def __new__(cls, path: str) -> RunLog: ...
+    def append(self, record_json: str) -> str: ...
+    def verify(self) -> tuple[int, str]: ...
+    def records(self) -> str: ...
+    def repair(self) -> int: ...
+def hash_incidents(incidents: Incidents) -> str: ...
+def hash_f64_array(tag: str, shape: list[int], data: _F64) -> str: ...
+def hash_json(text: str) -> str: ...

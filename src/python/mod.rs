@@ -12,6 +12,7 @@ mod data;
 mod error;
 mod evaluate;
 mod models;
+mod provenance;
 mod space;
 mod stats;
 mod surface;
@@ -29,6 +30,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     evaluate::register(m)?;
     allocate::register(m)?;
     audit::register(m)?;
+    provenance::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the
     // hand-written stub need not repeat every name.
     m.delattr("__all__")?;
