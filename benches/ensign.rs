@@ -30,7 +30,9 @@ fn bench(c: &mut Criterion) {
 
     let n = 27_470;
     let pop = Array2::from_shape_fn((n, 5), |(c, k)| ((c * 7919 + k * 104_729) % 97) as f64);
-    let dose: Vec<f64> = (0..n).map(|c| if c % 687 == 0 { 1.0 } else { 0.0 }).collect();
+    let dose: Vec<f64> = (0..n)
+        .map(|c| if c % 687 == 0 { 1.0 } else { 0.0 })
+        .collect();
     let groups: Vec<String> = (0..5).map(|k| format!("g{k}")).collect();
     let input = DisparityInput {
         dose: &dose,
@@ -50,7 +52,13 @@ fn bench(c: &mut Criterion) {
     let areas: Vec<i64> = (0..n).map(|c| (c / 357) as i64).collect();
     g.bench_function("concentration_27k_cells_77_areas_999_sims", |b| {
         b.iter(|| {
-            concentration(&dose, &active, Some(&areas), &ConcentrationParams::default()).unwrap()
+            concentration(
+                &dose,
+                &active,
+                Some(&areas),
+                &ConcentrationParams::default(),
+            )
+            .unwrap()
         })
     });
     g.finish();

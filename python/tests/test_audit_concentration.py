@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _audit_helpers import grid
+from test_audit_helpers import grid
 
 import placewise as pw
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from _audit_helpers import grid, population
+from test_audit_helpers import grid, population
 
 import placewise as pw
 
@@ -166,3 +166,24 @@ def test_chicago_top_cells(chicago):
     assert ((lo <= a.by_group["ratio_to_reference"] + 1e-12) & (a.by_group["ratio_to_reference"] <= hi + 1e-12)).all()
     # Protection on observed incidents: covered share of all incidents equals 40 top cells' share.
     assert a.overall_protection == pytest.approx(counts[dose > 0].sum() / counts.sum())
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    dose=st.lists(st.floats(0, 10), min_size=30, max_size=30).filter(lambda d: sum(d) > 0),
+    mix=st.lists(st.floats(0.1, 5), min_size=3, max_size=3),
+    size=st.lists(st.floats(1, 100), min_size=30, max_size=30),
+)
+def test_ratio_is_one_when_exposure_is_proportional_to_population(dose, mix, size):
+    """Every cell has the same group mix, so every group meets the same doses: all ratios are 1
+    and exposure shares equal population shares, whatever the dose."""
+    g = grid()
+    counts = np.outer(size, mix)
+    a = pw.audit.disparity(np.array(dose), population(g, counts, GROUPS), bootstrap=0)
+    np.testing.assert_allclose(a.by_group["ratio_to_reference"], 1.0, rtol=1e-9)
+    np.testing.assert_allclose(a.by_group["exposure_share"], a.by_group["population_share"], rtol=1e-9, atol=1e-12)
+    assert (a.by_group["verdict"] == "within").all()

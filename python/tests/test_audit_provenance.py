@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from _audit_helpers import CRS, grid, population
+from test_audit_helpers import CRS, grid, population
 
 import placewise as pw
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _audit_helpers import grid, population
+from test_audit_helpers import grid, population
 
 import placewise as pw
 
@@ -69,3 +69,16 @@ def test_summarize_collects_sections(chicago):
         "data: 50.0% of the training incidents were discovered by police, above the maximum 20.0%",
         'feedback: the feedback audit\'s verdict is "runaway", the policy requires "converges"',
     ]
+
+
+def test_docstring_examples_of_the_audit_modules_run():
+    import doctest
+
+    import placewise.audit._disparity as disp
+    import placewise.audit._ensign as ens
+    import placewise.policy as pol
+    import placewise.runlog as rl
+
+    for mod in (pol, rl, ens, disp):
+        res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert res.attempted > 0 and res.failed == 0, mod.__name__

@@ -384,15 +384,22 @@ pub fn disparity(input: &DisparityInput<'_>, params: &DisparityParams) -> Result
         .map(|i| {
             let mut rng = stream_rng(params.seed, i as u64);
             let m = units.len();
+            // How often each unit is drawn, then one sequential pass over the units.
+            let mut times = vec![0u32; m];
+            for _ in 0..m {
+                times[rng.random_range(0..m)] += 1;
+            }
             let mut pg = vec![0.0; ng];
             let mut eg = vec![0.0; ng];
-            for _ in 0..m {
-                let k = rng.random_range(0..m);
-                let d = udose[k];
-                let row = &upop[k * ng..(k + 1) * ng];
+            for (k, row) in upop.chunks_exact(ng).enumerate() {
+                let t = times[k];
+                if t == 0 {
+                    continue;
+                }
+                let (w, wd) = (t as f64, t as f64 * udose[k]);
                 for g in 0..ng {
-                    pg[g] += row[g];
-                    eg[g] += d * row[g];
+                    pg[g] += w * row[g];
+                    eg[g] += wd * row[g];
                 }
             }
             if pg.iter().any(|&p| p <= 0.0) {

@@ -197,10 +197,6 @@ pub struct FeedbackSummary {
     pub verdict: Option<String>,
 }
 
-fn is_missing_msg(f: &str) -> bool {
-    f.contains("the summary has none") || f.contains("the summary has no ")
-}
-
 /// The key named in a serde "unknown field" / "unknown variant" message, if any.
 fn key_in(message: &str) -> Option<String> {
     let start = message.find('`')? + 1;
@@ -311,26 +307,15 @@ impl AuditPolicy {
     /// The failed checks, one plain sentence each; empty when the summary passes. Sections
     /// whose audit is missing fail unless `missing_audit = "skip"`.
     pub fn check(&self, s: &AuditSummary) -> Vec<String> {
-        let mut failed = self.check_all(s);
-        if self.missing_audit == MissingAudit::Skip {
-            let missing = self.missing(s);
-            failed.retain(|f| {
-                !missing
-                    .iter()
-                    .any(|m| f.starts_with(&format!("{m}: ")) && is_missing_msg(f))
-            });
-        }
-        failed
-    }
-
-    fn check_all(&self, s: &AuditSummary) -> Vec<String> {
+        let fail_missing = self.missing_audit == MissingAudit::Fail;
         let mut failed = Vec::new();
         if let Some(p) = &self.disparity {
             match &s.disparity {
-                None => failed.push(
+                None if fail_missing => failed.push(
                     "disparity: the policy requires a disparity audit and the summary has none"
                         .to_string(),
                 ),
+                None => {}
                 Some(d) => {
                     let (what, points, cis) = match p.compare_to {
                         CompareTo::Reference => (
@@ -390,6 +375,7 @@ impl AuditPolicy {
                 Level::Areas => "areas",
             };
             match v {
+                None if !fail_missing => {}
                 None => failed.push(format!(
                     "concentration: the policy requires the Gini over baseline across {level} \
                      and the summary has none"
@@ -404,6 +390,7 @@ impl AuditPolicy {
         }
         if let Some(p) = &self.data {
             match s.data.as_ref().and_then(|d| d.discovered_share) {
+                None if !fail_missing => {}
                 None => failed.push(
                     "data: the policy limits discovered incidents in training data and the \
                      summary has no data provenance audit"
@@ -420,6 +407,7 @@ impl AuditPolicy {
         }
         if let Some(p) = &self.feedback {
             match s.feedback.as_ref().and_then(|f| f.verdict.as_deref()) {
+                None if !fail_missing => {}
                 None => failed.push(
                     "feedback: the policy requires a feedback audit and the summary has none"
                         .to_string(),

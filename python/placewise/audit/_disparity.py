@@ -254,7 +254,7 @@ def disparity(
     >>> city = pw.datasets.load_chicago(cell_size=1000)
     >>> dose = np.zeros(city.grid.n_cells); dose[city.grid.cell_ids[:40]] = 1.0
     >>> audit = pw.audit.disparity(dose, city.population, reference="WHITE", bootstrap=200, seed=0)
-    >>> audit.by_group.loc["WHITE", "ratio_to_reference"]
+    >>> float(audit.by_group.loc["WHITE", "ratio_to_reference"])
     1.0
     """
     if not (hasattr(population, "counts") and hasattr(population, "groups")):
