@@ -61,3 +61,9 @@ __all__ += ["Allocation", "Budget", "Plan", "PriceOfFairness", "allocate", "allo
 from . import stats  # noqa: E402
 
 __all__ += ["stats"]
+# --- audit + provenance (issue 7) ---
+from . import audit, runlog  # noqa: E402
+from .policy import AuditPolicy  # noqa: E402
+from .runlog import RunLog  # noqa: E402
+
+__all__ += ["audit", "runlog", "AuditPolicy", "RunLog"]

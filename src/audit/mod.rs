@@ -1,1 +1,74 @@
 //! Audits: disparity, concentration, data provenance, feedback loops, policy.
+//!
+//! Every function here works on plain arrays (a dose per grid cell, people per cell and group)
+//! so that it can audit any allocation, whichever strategy produced it.
+
+/// Gini and Theil of exposure against a random-allocation baseline.
+pub mod concentration;
+/// Per-group exposure per capita, ratios to a reference with bootstrap CIs, protection side.
+pub mod disparity;
+/// The two-region Pólya urn of Ensign et al. (2018) and its correction.
+pub mod ensign;
+/// Audit policy thresholds read from TOML, checked against an audit summary.
+pub mod policy;
+
+pub use concentration::{concentration, ConcentrationParams, ConcentrationResult, Inequality};
+pub use disparity::{disparity, DisparityInput, DisparityParams, DisparityResult, Reference};
+pub use ensign::{ensign_urn, EnsignParams, EnsignResult, Update};
+pub use policy::{AuditPolicy, AuditSummary};
+
+use rand_pcg::Pcg64;
+
+/// The random stream of task `index` under `seed`: a PCG-64 generator whose state comes from
+/// `seed` (spread by SplitMix64) and whose stream selector is `index`. Parallel tasks draw from
+/// their own stream, so results do not depend on how rayon schedules them.
+pub(crate) fn stream_rng(seed: u64, index: u64) -> Pcg64 {
+    let a = splitmix64(seed);
+    let b = splitmix64(a ^ 0x5851_f42d_4c95_7f2d);
+    Pcg64::new(((a as u128) << 64) | b as u128, index as u128)
+}
+
+/// SplitMix64 finaliser (Steele, Lea & Flood 2014), used only to spread a user seed.
+pub(crate) fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Percentile of sorted finite values by linear interpolation (numpy's default, "linear").
+pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    let frac = pos - lo as f64;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+}
+
+/// Checks a dose vector: finite and non-negative, naming the first bad cell.
+pub(crate) fn check_dose(dose: &[f64]) -> crate::Result<f64> {
+    if dose.is_empty() {
+        return Err(crate::Error::empty("dose: no cells"));
+    }
+    let mut total = 0.0;
+    for (i, &d) in dose.iter().enumerate() {
+        if !d.is_finite() || d < 0.0 {
+            return Err(crate::Error::data(
+                Some(i),
+                "dose",
+                format!("dose must be finite and >= 0, got {d} in cell {i}"),
+            ));
+        }
+        total += d;
+    }
+    if total <= 0.0 {
+        return Err(crate::Error::param(
+            "dose",
+            "the budget is zero: no cell receives any dose, so there is nothing to audit",
+        ));
+    }
+    Ok(total)
+}

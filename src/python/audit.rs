@@ -1,7 +1,206 @@
-//! Bindings for `crate::audit`.
+//! Bindings for `crate::audit`: disparity, concentration, the Ensign urn, audit policy.
+//!
+//! Results cross as JSON strings (NaN becomes null) and, for the urn's trajectories, a numpy
+//! array; the Python layer (`placewise.audit`) builds DataFrames and result objects.
 
+use std::sync::Arc;
+
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
-pub(crate) fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::audit::{
+    concentration as core_concentration, disparity as core_disparity, ensign_urn as core_urn,
+    AuditPolicy, AuditSummary, ConcentrationParams, DisparityInput, DisparityParams, EnsignParams,
+    Reference, Update,
+};
+use crate::python::utils::{detached, owned};
+use crate::Error;
+
+fn to_json<T: serde::Serialize>(v: &T) -> crate::Result<String> {
+    serde_json::to_string(v).map_err(|e| Error::param("result", e.to_string()))
+}
+
+/// Disparity audit; returns the result as JSON.
+#[pyfunction]
+#[pyo3(signature = (dose, population, groups, reference="majority", tau=0.8, bootstrap=1000,
+                    confidence=0.95, seed=0, incidents=None, need=None))]
+#[allow(clippy::too_many_arguments)]
+fn disparity(
+    py: Python<'_>,
+    dose: PyReadonlyArray1<'_, f64>,
+    population: PyReadonlyArray2<'_, f64>,
+    groups: Vec<String>,
+    reference: &str,
+    tau: f64,
+    bootstrap: usize,
+    confidence: f64,
+    seed: u64,
+    incidents: Option<PyReadonlyArray1<'_, f64>>,
+    need: Option<PyReadonlyArray1<'_, f64>>,
+) -> PyResult<String> {
+    let dose = dose.as_array().to_vec();
+    let pop = population.as_array().to_owned();
+    let inc = incidents.map(|a| a.as_array().to_vec());
+    let need = need.map(|a| a.as_array().to_vec());
+    let params = DisparityParams {
+        reference: Reference::parse(reference),
+        tau,
+        bootstrap,
+        confidence,
+        seed,
+    };
+    detached(py, move || {
+        let input = DisparityInput {
+            dose: &dose,
+            population: pop.view(),
+            groups: &groups,
+            incidents: inc.as_deref(),
+            need: need.as_deref(),
+        };
+        to_json(&core_disparity(&input, &params)?)
+    })
+}
+
+/// Concentration audit; returns the result as JSON.
+#[pyfunction]
+#[pyo3(signature = (dose, active, areas=None, unit=1.0, simulations=999, confidence=0.95, seed=0))]
+#[allow(clippy::too_many_arguments)]
+fn concentration(
+    py: Python<'_>,
+    dose: PyReadonlyArray1<'_, f64>,
+    active: PyReadonlyArray1<'_, bool>,
+    areas: Option<PyReadonlyArray1<'_, i64>>,
+    unit: f64,
+    simulations: usize,
+    confidence: f64,
+    seed: u64,
+) -> PyResult<String> {
+    let dose = dose.as_array().to_vec();
+    let active = active.as_array().to_vec();
+    let areas = areas.map(|a| a.as_array().to_vec());
+    let params = ConcentrationParams {
+        unit,
+        simulations,
+        confidence,
+        seed,
+    };
+    detached(py, move || {
+        to_json(&core_concentration(
+            &dose,
+            &active,
+            areas.as_deref(),
+            &params,
+        )?)
+    })
+}
+
+/// The Ensign et al. (2018) urn; returns (trajectories (runs, draws + 1), result JSON without
+/// the trajectories).
+#[pyfunction]
+#[pyo3(signature = (rates, prior, draws=1000, runs=200, update="discovered", reported_share=0.5,
+                    decay=0.0, correction=false, tolerance=0.02, seed=0))]
+#[allow(clippy::too_many_arguments)]
+fn ensign_urn<'py>(
+    py: Python<'py>,
+    rates: (f64, f64),
+    prior: (f64, f64),
+    draws: usize,
+    runs: usize,
+    update: &str,
+    reported_share: f64,
+    decay: f64,
+    correction: bool,
+    tolerance: f64,
+    seed: u64,
+) -> PyResult<(Bound<'py, PyArray2<f64>>, String)> {
+    let update = match update {
+        "discovered" => Update::Discovered,
+        "reported" => Update::Reported,
+        "mixed" => Update::Mixed { reported_share },
+        other => {
+            return Err(Error::param(
+                "update",
+                format!("must be \"discovered\", \"reported\" or \"mixed\", got {other:?}"),
+            )
+            .into())
+        }
+    };
+    let params = EnsignParams {
+        rates,
+        prior,
+        draws,
+        runs,
+        update,
+        decay,
+        correction,
+        tolerance,
+        seed,
+    };
+    let (traj, json) = detached(py, move || {
+        let mut r = core_urn(&params)?;
+        let traj = std::mem::take(&mut r.trajectories);
+        Ok((traj, to_json(&r)?))
+    })?;
+    let arr = owned(py, traj).reshape([runs, draws + 1])?;
+    Ok((arr, json))
+}
+
+/// Audit policy thresholds (see `audits/policy.toml`).
+#[pyclass(name = "AuditPolicy", module = "placewise._native", frozen)]
+pub(crate) struct PyAuditPolicy {
+    inner: Arc<AuditPolicy>,
+}
+
+fn summary(json: &str) -> crate::Result<AuditSummary> {
+    serde_json::from_str(json).map_err(|e| Error::param("summary", e.to_string()))
+}
+
+#[pymethods]
+impl PyAuditPolicy {
+    /// From TOML text; unknown keys raise, naming the key.
+    #[staticmethod]
+    fn from_toml(text: &str) -> PyResult<Self> {
+        Ok(PyAuditPolicy {
+            inner: Arc::new(AuditPolicy::from_toml_str(text)?),
+        })
+    }
+    /// From JSON text with the same keys.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(PyAuditPolicy {
+            inner: Arc::new(AuditPolicy::from_json_str(text)?),
+        })
+    }
+    /// From a TOML file.
+    #[staticmethod]
+    fn from_file(path: std::path::PathBuf) -> PyResult<Self> {
+        Ok(PyAuditPolicy {
+            inner: Arc::new(AuditPolicy::from_file(path)?),
+        })
+    }
+    /// Failed checks for a summary given as JSON.
+    fn check(&self, summary_json: &str) -> PyResult<Vec<String>> {
+        Ok(self.inner.check(&summary(summary_json)?))
+    }
+    /// Sections whose audit the summary lacks.
+    fn missing(&self, summary_json: &str) -> PyResult<Vec<String>> {
+        Ok(self
+            .inner
+            .missing(&summary(summary_json)?)
+            .into_iter()
+            .map(String::from)
+            .collect())
+    }
+    /// The policy as JSON.
+    fn to_json(&self) -> PyResult<String> {
+        Ok(to_json(&*self.inner)?)
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(disparity, m)?)?;
+    m.add_function(wrap_pyfunction!(concentration, m)?)?;
+    m.add_function(wrap_pyfunction!(ensign_urn, m)?)?;
+    m.add_class::<PyAuditPolicy>()?;
     Ok(())
 }

@@ -13,6 +13,7 @@ mod error;
 mod evaluate;
 mod models;
 mod report;
+mod provenance;
 mod space;
 mod stats;
 mod surface;
@@ -31,6 +32,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     allocate::register(m)?;
     audit::register(m)?;
     report::register(m)?;
+    provenance::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the
     // hand-written stub need not repeat every name.
     m.delattr("__all__")?;
