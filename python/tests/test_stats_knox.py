@@ -126,4 +126,14 @@ def test_bad_permutations_and_empty():
     with pytest.raises(EmptyInputError):
         pw.stats.knox(inc.until("1970-01-01"), [0, 100], [0, 7])
     with pytest.raises(pw.TooLargeError):
-        pw.stats.knox(inc, [0, 5000], [0, 7], max_pairs=10)
+        # the pair list (used when only the same-time band is asked for) has a memory limit
+        pw.stats.knox(inc, [0, 5000], [(0, 0)], max_pairs=10)
+
+
+def test_sweep_and_pair_list_agree():
+    """Over max_pairs the space–time sweep replaces the stored pair list; same permutations
+    (same seed) must give the identical table."""
+    inc = _incidents(3000, seed=6)
+    a = pw.stats.knox(inc, [0, 150, 300], [0, 10, 20], permutations=49, seed=8)
+    b = pw.stats.knox(inc, [0, 150, 300], [0, 10, 20], permutations=49, seed=8, max_pairs=10)
+    pd.testing.assert_frame_equal(a.table, b.table)

@@ -50,8 +50,25 @@ pub struct KnoxParams {
     pub permutations: usize,
     /// Seed of the permutations.
     pub seed: u64,
-    /// Most pairs within the largest space band to hold in memory (4 bytes each).
+    /// Most pairs within the largest space band to hold in memory (4 bytes each) when the
+    /// pair-list method is used.
     pub max_pairs: u64,
+    /// How each permutation's table is counted (default [`KnoxMethod::Auto`]).
+    pub method: KnoxMethod,
+}
+
+/// How [`knox`] counts the table of each permutation. Both give identical counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnoxMethod {
+    /// The pair list when the pairs close in space fit in `max_pairs`, else the sweep when
+    /// its bucket table is small enough (at most `4 N + 65 536` space–time buckets).
+    Auto,
+    /// Store every pair within the largest space band once; bin each of them per permutation.
+    /// Cost per permutation: pairs close in space.
+    PairList,
+    /// Bucket the permuted events by (time bin, spatial cell) and visit neighbouring buckets.
+    /// Cost per permutation: about 3× the pairs close in both space and time, plus `O(N)`.
+    Sweep,
 }
 
 impl KnoxParams {
@@ -63,6 +80,7 @@ impl KnoxParams {
             permutations: 999,
             seed: 0,
             max_pairs: 250_000_000,
+            method: KnoxMethod::Auto,
         }
     }
 }
@@ -108,6 +126,16 @@ pub struct Knox {
 }
 
 const MAX_BANDS: usize = 30;
+
+/// Scratch buffers of the space–time sweep (one per worker).
+struct Sweep {
+    key: Vec<u32>,
+    start: Vec<u32>,
+    fill: Vec<u32>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    t: Vec<i64>,
+}
 const J_BITS: u32 = 27;
 const J_MASK: u32 = (1 << J_BITS) - 1;
 
@@ -224,14 +252,17 @@ fn pairs_within(t: &[i64], e: i64) -> u64 {
 /// reports), the exact expectation `n_s m_τ / M`, the Knox ratio observed/expected, and
 /// `p = (1 + #{sim ≥ obs}) / (1 + R)`.
 ///
-/// Pairs within the largest space band are found once with a uniform grid index (cells of the
-/// largest band's width, 3 × 3 lookups) and stored as a compressed list; each permutation then
-/// bins only those pairs. The counts of the "beyond space" row follow from the time-band
-/// totals, which a sorted sweep over the (permutation-invariant) times gives. Incidents'
-/// weights and categories are ignored.
+/// Counting: pairs within the largest space band are counted once per band with a uniform
+/// grid index (cells of the largest band's width, 3 × 3 lookups). For each permutation the
+/// table is then counted either by a space–time sweep (events bucketed by time bin of the
+/// largest time band × spatial cell, neighbouring buckets only; cost ≈ the pairs close in
+/// both space and time) or from a stored list of the pairs close in space (see
+/// [`KnoxMethod`]); both give identical counts. The "beyond" row and column follow from
+/// band totals that do not change under permutation (a sorted sweep over the times gives the
+/// time-band totals). Incidents' weights and categories are ignored.
 ///
 /// Errors: fewer than 2 incidents, permutations < 1, bands that are empty, unsorted,
-/// overlapping or not finite, more than `max_pairs` close pairs.
+/// overlapping or not finite, more than `max_pairs` close pairs when the sweep cannot be used.
 ///
 /// # Examples
 /// ```
@@ -281,8 +312,12 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
     let t_hi: Vec<i64> = params.time_bands_days.iter().map(|b| secs(b.hi)).collect();
     let d_max = params.space_bands_m[ns - 1].hi;
 
-    // --- close pairs via a uniform grid index
+    // --- spatial grid index (cells of the largest band's width)
     let h = if d_max > 0.0 { d_max } else { 1.0 };
+    let (x_min, y_min) = (
+        xs.iter().cloned().fold(f64::INFINITY, f64::min),
+        ys.iter().cloned().fold(f64::INFINITY, f64::min),
+    );
     let key = |i: usize| ((xs[i] / h).floor() as i64, (ys[i] / h).floor() as i64);
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| (key(i), i));
@@ -297,15 +332,38 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
         buckets.insert(k, (s, e));
         s = e;
     }
+    // Choose the per-permutation method. The space–time sweep buckets events by (time bin of
+    // the largest time band, spatial cell) after each permutation and visits only neighbouring
+    // buckets, so its cost follows the pairs close in space *and* time; the pair list visits
+    // every pair close in space. The sweep needs a dense bucket table no larger than ~4 N.
+    let t_max = t_hi[nt - 1];
+    let (t_first, t_last) = inc.time_span().expect("n >= 2");
+    let ncx = ((xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - x_min) / h).floor() + 1.0;
+    let ncy = ((ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - y_min) / h).floor() + 1.0;
+    let ntb = ((t_last - t_first) as f64 / t_max.max(1) as f64).floor() + 1.0;
+    let n_keys = ncx * ncy * ntb;
+    let sweep_fits = d_max > 0.0 && n_keys <= (4 * n + 65_536) as f64;
+    if params.method == KnoxMethod::Sweep && !sweep_fits {
+        return Err(Error::param(
+            "method",
+            format!(
+                "the space-time sweep needs a positive largest space band and at most {} \
+                 buckets, got {n_keys}; use the pair list",
+                4 * n + 65_536
+            ),
+        ));
+    }
+    let want_list = params.method != KnoxMethod::Sweep;
     let total = AtomicU64::new(0);
     let limit = params.max_pairs;
-    let rows: Vec<Vec<u32>> = (0..n)
+    // pairs close in space: counted per band (and stored when the pair list is used)
+    let rows: Vec<(Vec<u32>, Vec<u64>)> = (0..n)
         .into_par_iter()
         .with_min_len(256)
         .map(|i| {
-            if total.load(Ordering::Relaxed) > limit {
-                return Vec::new();
-            }
+            let mut per_band = vec![0u64; ns + 1];
+            // store pairs only while under the memory limit; the counts are always complete
+            let store = want_list && total.load(Ordering::Relaxed) <= limit;
             let (kx, ky) = key(i);
             let mut out = Vec::new();
             let reach = if d_max > 0.0 { 1 } else { 0 };
@@ -319,31 +377,45 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
                             let d2 = (xs[i] - xs[j]).powi(2) + (ys[i] - ys[j]).powi(2);
                             let sb = bin(d2, &s_lo, &s_hi, 0.0);
                             if sb <= ns {
-                                out.push(((sb as u32) << J_BITS) | j as u32);
+                                per_band[sb] += 1;
+                                if store {
+                                    out.push(((sb as u32) << J_BITS) | j as u32);
+                                }
                             }
                         }
                     }
                 }
             }
             out.sort_unstable_by_key(|&p| p & J_MASK);
-            total.fetch_add(out.len() as u64, Ordering::Relaxed);
-            out
+            total.fetch_add(per_band.iter().sum::<u64>(), Ordering::Relaxed);
+            (out, per_band)
         })
         .collect();
     let close_pairs = total.load(Ordering::Relaxed);
-    if close_pairs > limit {
+    // the pair list when it fits in memory (it is the faster of the two on clustered data),
+    // else the sweep
+    let sweep = match params.method {
+        KnoxMethod::Sweep => true,
+        KnoxMethod::PairList => false,
+        KnoxMethod::Auto => close_pairs > limit && sweep_fits,
+    };
+    if !sweep && close_pairs > limit {
         return Err(Error::TooLarge {
             what: format!("pairs of incidents within {d_max} m (the largest space band)"),
             requested: close_pairs,
             limit,
         });
     }
+    let mut n_space = vec![0u64; ns + 1]; // listed bands + gap
     let mut indptr = Vec::with_capacity(n + 1);
     indptr.push(0usize);
-    let mut pairs: Vec<u32> = Vec::with_capacity(close_pairs as usize);
-    for r in rows {
+    let mut pairs: Vec<u32> = Vec::new();
+    for (r, per_band) in rows {
         pairs.extend_from_slice(&r);
         indptr.push(pairs.len());
+        for (acc, v) in n_space.iter_mut().zip(per_band) {
+            *acc += v;
+        }
     }
 
     // --- permutation-invariant totals
@@ -359,31 +431,12 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
             upper - lower
         })
         .collect();
-    let m_time_beyond = m_all - pairs_within(ts, t_hi[nt - 1]);
-    let mut n_space = vec![0u64; ns + 1]; // listed bands + gap
-    for &p in &pairs {
-        n_space[(p >> J_BITS) as usize] += 1;
-    }
+    let m_time_beyond = m_all - pairs_within(ts, t_max);
 
     // --- table for one assignment of times
     let rows_t = ns + 1; // listed + gap (internal)
     let cols_t = nt + 2; // listed + gap + beyond
-    let table = |t: &[i64]| -> Vec<u64> {
-        let mut c = vec![0u64; rows_t * cols_t];
-        let t_max = t_hi[nt - 1];
-        for i in 0..n {
-            let ti = t[i];
-            for &p in &pairs[indptr[i]..indptr[i + 1]] {
-                let j = (p & J_MASK) as usize;
-                let dt = (ti - t[j]).abs();
-                let tb = if dt > t_max {
-                    nt + 1
-                } else {
-                    bin(dt, &t_lo, &t_hi, 0)
-                };
-                c[(p >> J_BITS) as usize * cols_t + tb] += 1;
-            }
-        }
+    let finish = |c: &[u64]| -> Vec<u64> {
         // output table: (ns + 1) × (nt + 1), last row/column "beyond"
         let mut out = vec![0u64; (ns + 1) * (nt + 1)];
         for s in 0..ns {
@@ -400,16 +453,152 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
         out[ns * (nt + 1) + nt] = m_time_beyond - close_beyond;
         out
     };
-    let observed = table(ts);
+    let by_pairs = |t: &[i64]| -> Vec<u64> {
+        let mut c = vec![0u64; rows_t * cols_t];
+        for i in 0..n {
+            let ti = t[i];
+            for &p in &pairs[indptr[i]..indptr[i + 1]] {
+                let j = (p & J_MASK) as usize;
+                let dt = (ti - t[j]).abs();
+                let tb = if dt > t_max {
+                    nt + 1
+                } else {
+                    bin(dt, &t_lo, &t_hi, 0)
+                };
+                c[(p >> J_BITS) as usize * cols_t + tb] += 1;
+            }
+        }
+        finish(&c)
+    };
+    let (ncx, ncy, ntb) = (ncx as usize, ncy as usize, ntb as usize);
+    let cell: Vec<usize> = if sweep {
+        (0..n)
+            .map(|i| {
+                let cx = (((xs[i] - x_min) / h).floor() as usize).min(ncx - 1);
+                let cy = (((ys[i] - y_min) / h).floor() as usize).min(ncy - 1);
+                cy * ncx + cx
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let d2_max = s_hi[ns - 1];
+    let by_sweep = |t: &[i64], sc: &mut Sweep| -> Vec<u64> {
+        let nsp = ncx * ncy;
+        let tw = t_max.max(1);
+        sc.start.iter_mut().for_each(|v| *v = 0);
+        for i in 0..n {
+            let k = ((t[i] - t_first) / tw) as usize * nsp + cell[i];
+            sc.key[i] = k as u32;
+            sc.start[k + 1] += 1;
+        }
+        for k in 0..ntb * nsp {
+            sc.start[k + 1] += sc.start[k];
+        }
+        sc.fill.copy_from_slice(&sc.start[..ntb * nsp]);
+        for i in 0..n {
+            let p = &mut sc.fill[sc.key[i] as usize];
+            let q = *p as usize;
+            *p += 1;
+            sc.x[q] = xs[i];
+            sc.y[q] = ys[i];
+            sc.t[q] = t[i];
+        }
+        let mut c = vec![0u64; rows_t * cols_t];
+        let (sx, sy, st) = (&sc.x, &sc.y, &sc.t);
+        let mut visit = |a: usize, b: usize, lo2: usize, hi2: usize, same: bool| {
+            for i in a..b {
+                let (xi, yi, ti) = (sx[i], sy[i], st[i]);
+                let from = if same { i + 1 } else { lo2 };
+                for j in from..hi2 {
+                    let dt = (ti - st[j]).abs();
+                    let d2 = (xi - sx[j]).powi(2) + (yi - sy[j]).powi(2);
+                    // one branch, taken for close pairs only (both tests are evaluated:
+                    // mispredicted branches on each would cost more than the arithmetic)
+                    if (dt > t_max) | (d2 > d2_max) {
+                        continue;
+                    }
+                    let sb = bin(d2, &s_lo, &s_hi, 0.0);
+                    let tb = bin(dt, &t_lo, &t_hi, 0);
+                    c[sb * cols_t + tb] += 1;
+                }
+            }
+        };
+        let range = |k: usize| (sc.start[k] as usize, sc.start[k + 1] as usize);
+        for tb in 0..ntb {
+            for cy in 0..ncy {
+                for cx in 0..ncx {
+                    let k = tb * nsp + cy * ncx + cx;
+                    let (a, b) = range(k);
+                    if a == b {
+                        continue;
+                    }
+                    visit(a, b, a, b, true);
+                    // forward half of the same time bin, all of the next one
+                    for (dtb, dy, dx) in [
+                        (0usize, 0isize, 1isize),
+                        (0, 1, -1),
+                        (0, 1, 0),
+                        (0, 1, 1),
+                        (1, -1, -1),
+                        (1, -1, 0),
+                        (1, -1, 1),
+                        (1, 0, -1),
+                        (1, 0, 0),
+                        (1, 0, 1),
+                        (1, 1, -1),
+                        (1, 1, 0),
+                        (1, 1, 1),
+                    ] {
+                        let (ny_, nx_) = (cy as isize + dy, cx as isize + dx);
+                        if tb + dtb >= ntb
+                            || ny_ < 0
+                            || nx_ < 0
+                            || ny_ >= ncy as isize
+                            || nx_ >= ncx as isize
+                        {
+                            continue;
+                        }
+                        let (a2, b2) = range((tb + dtb) * nsp + ny_ as usize * ncx + nx_ as usize);
+                        if a2 < b2 {
+                            visit(a, b, a2, b2, false);
+                        }
+                    }
+                }
+            }
+        }
+        // pairs close in space but beyond the last time band: the rest of each row
+        for s in 0..rows_t {
+            let within: u64 = (0..=nt).map(|k| c[s * cols_t + k]).sum();
+            c[s * cols_t + nt + 1] = n_space[s] - within;
+        }
+        finish(&c)
+    };
+    let new_sweep = || Sweep {
+        key: vec![0; n],
+        start: vec![0; ntb * ncx * ncy + 1],
+        fill: vec![0; ntb * ncx * ncy],
+        x: vec![0.0; n],
+        y: vec![0.0; n],
+        t: vec![0; n],
+    };
+    let table = |t: &[i64], sc: &mut Sweep| -> Vec<u64> {
+        if sweep {
+            by_sweep(t, sc)
+        } else {
+            by_pairs(t)
+        }
+    };
+    let observed = table(ts, &mut new_sweep());
     let r = params.permutations;
     let sims: Vec<Vec<u64>> = (0..r)
         .into_par_iter()
         .map_init(
-            || ts.to_vec(),
-            |buf, p| {
+            || (ts.to_vec(), new_sweep()),
+            |(buf, sc), p| {
                 buf.copy_from_slice(ts);
                 Xoshiro256pp::stream(params.seed, p as u64).shuffle(buf);
-                table(buf)
+                table(buf, sc)
             },
         )
         .collect();
@@ -516,11 +705,20 @@ mod tests {
         let tb = Band::from_edges(&[0.0, 7.0, 14.0, 30.0]);
         let mut params = KnoxParams::new(sb.clone(), tb.clone());
         params.permutations = 19;
-        let k = knox(&inc, &params).unwrap();
         let want = brute(&inc, &sb, &tb);
-        let got: Vec<u64> = k.cells.iter().map(|c| c.observed).collect();
-        assert_eq!(got, want);
-        assert_eq!(got.iter().sum::<u64>(), k.n_pairs);
+        let mut sims = Vec::new();
+        for method in [KnoxMethod::PairList, KnoxMethod::Sweep] {
+            params.method = method;
+            let k = knox(&inc, &params).unwrap();
+            let got: Vec<u64> = k.cells.iter().map(|c| c.observed).collect();
+            assert_eq!(got, want, "{method:?}");
+            sims.push(format!("{:?}", k.cells));
+        }
+        // same permutations, same tables: identical results by either method
+        assert_eq!(sims[0], sims[1]);
+        params.method = KnoxMethod::Auto;
+        let k = knox(&inc, &params).unwrap();
+        assert_eq!(want.iter().sum::<u64>(), k.n_pairs);
         // same-location, near-in-time pairs are planted: strong excess
         let c = k
             .cells
@@ -537,9 +735,12 @@ mod tests {
         let tb = vec![Band::new(1.0, 3.0), Band::new(5.0, 9.0)];
         let mut params = KnoxParams::new(sb.clone(), tb.clone());
         params.permutations = 9;
-        let k = knox(&inc, &params).unwrap();
-        let got: Vec<u64> = k.cells.iter().map(|c| c.observed).collect();
-        assert_eq!(got, brute(&inc, &sb, &tb));
+        for method in [KnoxMethod::PairList, KnoxMethod::Sweep] {
+            params.method = method;
+            let k = knox(&inc, &params).unwrap();
+            let got: Vec<u64> = k.cells.iter().map(|c| c.observed).collect();
+            assert_eq!(got, brute(&inc, &sb, &tb), "{method:?}");
+        }
     }
 
     #[test]

@@ -15,6 +15,6 @@ pub mod rng;
 
 pub use emerging::{emerging_hotspots, Emerging, EmergingCategory, EmergingParams};
 pub use gi_star::{gi_star, GiStar, GiStarParams, GiWeights};
-pub use knox::{knox, Band, Knox, KnoxCell, KnoxParams};
+pub use knox::{knox, Band, Knox, KnoxCell, KnoxMethod, KnoxParams};
 pub use mann_kendall::{mann_kendall, MannKendall};
 pub use multiple_testing::{adjust, Correction};
