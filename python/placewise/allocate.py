@@ -266,6 +266,9 @@ class Allocation:
         self.price_of_fairness: PriceOfFairness | None = PriceOfFairness(*pof) if pof is not None else None
         self._districts = districts
         self.audit = None
+        self._concentration: Any = None
+        self.policy_decision: Any = None
+        self.overrides: list[dict[str, Any]] = []
 
     @property
     def risk_share(self) -> float:
@@ -293,14 +296,47 @@ class Allocation:
         denom = self.exposure[ref] if ref is not None else self.average_exposure
         return self.exposure / denom if denom else self.exposure * np.nan
 
-    def _audit_hook(self, policy: Any = None, override_reason: str | None = None) -> None:
-        """Hook for the audit module: computes ``self.audit`` and enforces ``policy``.
+    @property
+    def dose(self) -> np.ndarray:
+        """Units over **all** grid cells (``n_cells``, 0 outside active cells): the form the
+        audits read."""
+        return self.units_grid().ravel()
 
-        TODO(audit): the audit engineer fills this in (DisparityAudit when a population is
-        given; PolicyViolation unless ``override_reason`` is given). Until then it does nothing
-        and ``audit`` stays None.
+    @property
+    def concentration(self) -> Any:
+        """Gini/Theil of the units across cells next to a random allocation of the same budget
+        (:func:`placewise.audit.concentration`, computed on first use and kept)."""
+        if self._concentration is None:
+            from .audit import concentration
+
+            self._concentration = concentration(self, grid=self.grid, seed=int(self.params.get("seed") or 0))
+        return self._concentration
+
+    def _audit_hook(self, policy: Any = None, override_reason: str | None = None, audit_seed: int = 0) -> None:
+        """Attaches the audits and enforces ``policy``.
+
+        With a population, ``self.audit`` is the :class:`~placewise.audit.DisparityAudit`
+        (exposure by group with bootstrap intervals). With a policy, the disparity and
+        concentration summaries are checked; a failure raises
+        :class:`~placewise.PolicyViolation` unless ``override_reason`` is given, in which case
+        the override is kept in ``self.policy_decision`` and ``self.overrides``.
         """
-        return None
+        from .audit import disparity
+
+        if self.population is not None:
+            self.audit = disparity(self, self.population, seed=audit_seed, incidents_per_cell=self.surface)
+        if policy is None:
+            if override_reason is not None:
+                raise _param_error("override_reason", "given without a policy: there is nothing to override")
+            return
+        from .policy import enforce, summarize
+
+        summary = summarize(disparity=self.audit, concentration=self.concentration)
+        self.policy_decision = enforce(policy, summary, override_reason)
+        if self.policy_decision.overridden:
+            self.overrides.append({"reason": self.policy_decision.override_reason,
+                                   "failed_checks": "; ".join(self.policy_decision.failed_checks),
+                                   "when_utc": self.policy_decision.decided_at_utc})
 
     def to_frame(self, patrolled_only: bool = False) -> pd.DataFrame:
         """One row per active cell: cell_id, row, col, x, y (centre), risk, units, expected_units
@@ -459,7 +495,9 @@ def allocate(
         uniformly over all cells.
     districts : polygon layer (or one label per active cell) for district caps/minimums; a
         cell belongs to the district polygon that overlaps it most.
-    policy, override_reason : accepted for the audit module; not used yet (TODO(audit)).
+    policy, override_reason : an :class:`~placewise.AuditPolicy` to enforce: a failed check
+        raises :class:`~placewise.PolicyViolation` unless ``override_reason`` (a written
+        justification, recorded on the allocation) is given.
 
     Examples
     --------
@@ -483,9 +521,7 @@ def allocate(
                               tau=float(tau), reference=ref, population=counts, groups=groups)
     alloc = Allocation(surface=surface, budget=budget, strategy=strategy, params=_params(strategy, seed, tau, reference, epsilon),
                        result=result, population=population, districts=dist)
-    # TODO(audit): policy and override_reason are accepted but not enforced yet; the audit
-    # module fills Allocation._audit_hook.
-    alloc._audit_hook(policy=policy, override_reason=override_reason)
+    alloc._audit_hook(policy=policy, override_reason=override_reason, audit_seed=0 if seed is None else int(seed))
     return alloc
 
 
@@ -611,5 +647,8 @@ def allocate_shifts(
                                       seed=None if seed is None else int(seed), tau=float(tau), reference=ref,
                                       population=counts, groups=groups)
     params = _params(strategy, seed, tau, reference, epsilon)
-    return Plan({n: Allocation(surface=s, budget=b, strategy=strategy, params=dict(params), result=r, population=population, districts=dist)
-                 for n, s, b, r in zip(names, surfs, bl, results)})
+    shifts = {n: Allocation(surface=s, budget=b, strategy=strategy, params=dict(params), result=r, population=population, districts=dist)
+              for n, s, b, r in zip(names, surfs, bl, results)}
+    for i, a in enumerate(shifts.values()):
+        a._audit_hook(audit_seed=(0 if seed is None else int(seed)) + i)
+    return Plan(shifts)

@@ -21,10 +21,12 @@ highest-rate cells (``dose_in_true_top``), the Gini of patrol across cells, and,
 population, recorded ÷ occurred per group (the discovery-probability gap of D'Amour et al. 2020:
 ``discovery_gap`` = largest minus smallest group rate).
 
-**Runaway verdict** (a convention, stated in the result): the simulation has run away when the
-mean ``tv_model`` over the last tenth of the rounds exceeds its value after the first round by
-more than ``runaway_delta`` (default 0.1, i.e. ten percentage points of probability mass moved
-away from where incidents truly occur).
+**Verdict** (a convention, stated in the result), from the mean ``tv_model`` over the last
+tenth of the rounds against its value after the first round: ``"runaway"`` when it grew by more
+than ``runaway_delta`` (default 0.1, i.e. ten percentage points of probability mass moved away
+from where incidents truly occur); ``"converges"`` when it did not grow; ``"biased"`` when it
+grew by less than ``runaway_delta``. These are the words :class:`~placewise.AuditPolicy`'s
+``[feedback] required_verdict`` reads.
 
 Replicates are independent, seeded from ``numpy.random.SeedSequence(seed).spawn(replicates)``,
 and run in parallel threads (the model and allocation calls release the GIL); results do not
@@ -217,7 +219,9 @@ class FeedbackResult:
         last = max(1, int(np.ceil(len(mean) / 10)))
         self.tv_initial = float(mean["tv_model"].iloc[0])
         self.tv_final = float(mean["tv_model"].iloc[-last:].mean())
-        self.runaway = bool(self.tv_final - self.tv_initial > runaway_delta)
+        growth = self.tv_final - self.tv_initial
+        self.runaway = bool(growth > runaway_delta)
+        self._verdict = "runaway" if self.runaway else ("converges" if growth <= 0 else "biased")
 
     def mean(self) -> pd.DataFrame:
         """Mean over replicates, per round."""
@@ -225,14 +229,16 @@ class FeedbackResult:
 
     @property
     def verdict(self) -> str:
-        return "runaway" if self.runaway else "no runaway"
+        """``"runaway"``, ``"biased"`` or ``"converges"`` (see the module docs)."""
+        return self._verdict
 
     def summary(self) -> dict[str, Any]:
         m = self.mean()
         out: dict[str, Any] = {
             "scenario": self.label, "verdict": self.verdict, "tv_initial": self.tv_initial, "tv_final": self.tv_final,
             "dose_in_true_top_final": float(m["dose_in_true_top"].iloc[-1]), "gini_dose_final": float(m["gini_dose"].iloc[-1]),
-            "rule": f"runaway when mean TV over the last tenth of rounds exceeds round 1 by > {self.runaway_delta}",
+            "rule": (f"runaway when mean TV over the last tenth of rounds exceeds round 1 by > {self.runaway_delta}; "
+                     "converges when it does not exceed round 1; biased otherwise"),
         }
         if "discovery_gap" in m:
             out["discovery_gap_final"] = float(m["discovery_gap"].iloc[-1])
@@ -288,6 +294,13 @@ class FeedbackComparison:
     @property
     def verdict(self) -> str:
         return self.results[0].verdict
+
+    def summary(self) -> dict[str, Any]:
+        """The unmitigated scenario's summary (what an audit policy judges), with each
+        mitigation's verdict alongside."""
+        out = dict(self.results[0].summary())
+        out["mitigations"] = {r.label: r.verdict for r in self.results[1:]}
+        return out
 
     def plot(self, ax: Axes | None = None, metric: str = "tv_model") -> Axes:
         for r in self.results:

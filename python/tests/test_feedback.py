@@ -36,6 +36,7 @@ def test_discovered_records_run_away_and_reported_only_does_not(strip) -> None:
     # model converges towards it.
     good = run(strip, training="reported")
     assert not good.runaway, good.summary()
+    assert good.verdict == "converges"
     assert good.tv_final < bad.tv_final - 0.2
     # The Ensign correction thins discovered records in patrolled cells.
     ens = run(strip, training="ensign")
@@ -49,7 +50,11 @@ def test_randomized_floor_and_comparison_table(strip) -> None:
     t = cmp.table()
     assert list(t["scenario"])[0].endswith("(no mitigation)")
     assert cmp.runaway == cmp.results[0].runaway
-    assert len(t) == 4 and set(t["verdict"]) <= {"runaway", "no runaway"}
+    assert len(t) == 4 and set(t["verdict"]) <= {"runaway", "biased", "converges"}
+    # an audit policy reads the unmitigated scenario's verdict
+    policy = pw.AuditPolicy(required_feedback_verdict="not_runaway")
+    failed = policy.check(pw.audit.summarize(feedback=cmp))
+    assert bool(failed) == cmp.runaway
     assert "<table" in cmp._repr_html_()
 
 

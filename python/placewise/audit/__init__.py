@@ -19,8 +19,13 @@ from ._concentration import ConcentrationAudit, area_of_cells, concentration
 from ._disparity import DisparityAudit, disparity
 from ._ensign import EnsignUrnResult, ensign_urn
 from ._provenance import DataProvenanceAudit, data_provenance
+from ..feedback import FeedbackComparison, FeedbackResult, compare_mitigations, feedback
 
 __all__ = [
+    "feedback",
+    "compare_mitigations",
+    "FeedbackResult",
+    "FeedbackComparison",
     "AuditPolicy",
     "CAVEAT",
     "ConcentrationAudit",
