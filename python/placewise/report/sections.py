@@ -81,7 +81,9 @@ def data(incidents: Any, provenance: Any, verdicts: list[Verdict], policy: Any) 
     verdicts.append(Verdict("Data quality: rows dropped as unusable", "pass" if share_lost <= 0.05 else "fail",
                             f"{share_lost:.2%} ({lost:,} rows)", "≤ 5 % of rows",
                             "A high share of unusable rows means the map may miss places where records are poor."))
-    limit = getattr(policy, "max_discovered_share", None) if policy is not None else None
+    from .wiring import policy_part
+
+    limit = policy_part(policy, "data").get("max_discovered_share")
     disc = shares["discovered"]
     if shares["unknown"] >= 0.999:
         verdicts.append(Verdict("Share of police-discovered incidents in the data", "not_assessed", "origin unknown",
@@ -189,8 +191,7 @@ def disparity(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
 
 def concentration(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
     s = Section("concentration", "Concentration of patrols")
-    audit = getattr(plan, "audit", None) if plan is not None else None
-    conc = getattr(audit, "concentration", None) if audit is not None else None
+    conc = getattr(plan, "concentration", None) if plan is not None else None
     if conc is None:
         s.provided = False
         verdicts.append(Verdict("Concentration above random allocation", "not_assessed", "—", "—",
