@@ -1,87 +1,357 @@
-"""The `placewise` command line.
+"""The ``placewise`` command line.
 
-Exit codes: 0 success; 1 an error (one clear line on stderr, a traceback only with --debug);
-2 a usage error; 3 an audit-policy violation.
+Exit codes: 0 success; 1 an error (one clear line on stderr; a traceback only with --debug);
+2 a usage error; 3 an audit-policy violation (the outputs are still written, so the blocked
+plan can be reviewed).
 """
 
 from __future__ import annotations
 
 import argparse
-import html
+import json
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_POLICY = 0, 1, 2, 3
 
-
-def _say(args: argparse.Namespace, msg: str) -> None:
-    if not args.quiet:
-        print(msg, file=sys.stderr)
+EPILOG = "Exit codes: 0 ok, 1 error, 2 usage error, 3 audit-policy violation. Add --debug for tracebacks."
 
 
+def _say(args: argparse.Namespace) -> Any:
+    def say(msg: str) -> None:
+        if not args.quiet:
+            print(msg, file=sys.stderr)
+
+    return say
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+# ------------------------------------------------------------------------------- inputs
+def _read_table(path: str, columns: list[str]) -> Any:
+    import pandas as pd
+
+    p = Path(path)
+    suffixes = "".join(p.suffixes).lower()
+    if suffixes.endswith((".parquet", ".pq")):
+        return pd.read_parquet(p, columns=columns)
+    if suffixes.endswith((".geojson", ".json", ".gpkg", ".shp")):
+        import geopandas as gpd
+
+        return gpd.read_file(p)
+    return pd.read_csv(p, usecols=columns, dtype={c: "string" for c in columns[2:3]})
+
+
+def _incidents(args: argparse.Namespace, region: Any) -> Any:
+    from .data import Incidents
+
+    kw: dict[str, Any] = {"tz": args.tz, "category": args.category, "origin": args.origin, "region": region,
+                          "source": args.incidents}
+    if args.origin_map:
+        kw["origin_map"] = json.loads(args.origin_map)
+    if args.default_origin:
+        kw["default_origin"] = args.default_origin
+    cols = [c for c in (args.x, args.y, args.t, args.category, args.origin) if c]
+    df = _read_table(args.incidents, cols)
+    if hasattr(df, "geometry") and getattr(df, "crs", None) is not None and args.x not in df.columns:
+        return Incidents.from_geodataframe(df, t=args.t, **kw)
+    return Incidents.from_frame(df, x=args.x, y=args.y, t=args.t, crs=args.crs, **kw)
+
+
+def _city(args: argparse.Namespace) -> Any:
+    """Region, grid, incidents and (optionally) population from the command-line options."""
+    import geopandas as gpd
+
+    from .datasets import CityData
+    from .space import Grid, Population, Region
+
+    region_layer = gpd.read_file(args.region)
+    region = Region.from_geodataframe(region_layer, name=Path(args.region).name)
+    grid = Grid(region, cell_size=args.cell_size)
+    inc = _incidents(args, region)
+    pop = None
+    groups: list[str] = []
+    if getattr(args, "population", None):
+        groups = [g.strip() for g in (args.groups or "").split(",") if g.strip()]
+        if not groups:
+            raise SystemExit("placewise: error: --population needs --groups (comma-separated column names)")
+        areas = gpd.read_file(args.population)
+        pop = Population.from_geodataframe(areas, groups, grid, area_id=args.area_id)
+    else:
+        areas = region_layer
+    return CityData(Path(args.incidents).stem, inc, region, grid, pop, areas, None, groups, "")  # type: ignore[arg-type]
+
+
+def _policy(args: argparse.Namespace) -> Any:
+    from .policy import AuditPolicy
+
+    return AuditPolicy.from_file(args.policy) if getattr(args, "policy", None) else None
+
+
+# ------------------------------------------------------------------------------- commands
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The chain on the bundled Chicago sample; writes an HTML page into --out."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
+    """The whole chain on the bundled Chicago sample."""
     from . import datasets
+    from .pipeline import run_chain
+    from .policy import AuditPolicy
 
+    say = _say(args)
     t0 = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _say(args, "loading the bundled Chicago sample (aggravated assaults 2018-2019)…")
+    say("loading the bundled Chicago sample (aggravated assaults 2018–2019, 77 community areas, ACS counts)…")
     city = datasets.load_chicago(cell_size=args.cell_size)
-    inc, grid = city.incidents, city.grid
-    _say(args, city.incidents.quality.summary())
-    train = inc.between("2019-01-01", "2020-01-01")
-    counts = grid.counts(train)
-    mask = grid.mask()
-    shown = np.where(mask, counts, np.nan)
-    fig, ax = plt.subplots(figsize=(6, 7))
-    x0, y0, x1, y1 = grid.extent
-    im = ax.imshow(shown, origin="lower", extent=(x0, x1, y0, y1), cmap="magma_r")
-    fig.colorbar(im, ax=ax, label=f"incidents per {grid.cell_size:g} m cell, 2019")
-    ax.set_title("Aggravated assaults per cell, Chicago 2019")
-    ax.set_axis_off()
-    png = out / "risk_map.png"
-    fig.savefig(png, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    page = out / "index.html"
-    page.write_text(
-        "<!doctype html><meta charset='utf-8'><title>placewise demo</title>"
-        "<h1>placewise demo: Chicago aggravated assaults</h1>"
-        f"<h2>Data quality</h2>{city.incidents.quality._repr_html_()}"
-        f"<h2>Counts per cell, 2019</h2><img src='risk_map.png' alt='risk map'>"
-        f"<p>{html.escape(repr(grid))}</p><h2>Sources</h2><pre>{html.escape(city.attribution)}</pre>",
-        encoding="utf-8",
-    )
-    _say(args, f"wrote {page} and {png} in {time.perf_counter() - t0:.1f} s")
+    say(city.incidents.quality.summary())
+    policy_path = Path(args.policy) if args.policy else Path(__file__).resolve().parents[2] / "audits" / "policy.toml"
+    policy = AuditPolicy.from_file(policy_path) if policy_path.exists() else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = run_chain(
+            city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="kde",
+            units=args.units, strategy="fair", policy=policy, seed=args.seed, say=say, progress=_progress(args),
+            title="placewise audit report — Chicago aggravated assaults (bundled sample)",
+            context={"purpose": "Demonstration on public data: where should 60 patrol units go in December 2019, and "
+                                "who would bear that patrol? Not an operational deployment.",
+                     "operator": "placewise demo (no agency)"},
+        )
+    say(f"wrote {res.files['report_html']} (and .json, .md), the allocation as GeoJSON/CSV, and {res.files['run_log']}")
+    say("verdicts: " + ", ".join(f"{v['status']}" for v in res.report.document["verdicts"]))
+    say(f"done in {time.perf_counter() - t0:.1f} s")
     return EXIT_OK
 
 
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .pipeline import make_model
+
+    city = _city(args)
+    m = make_model(args.model, args.cell_size).fit(city.incidents.until(args.until) if args.until else city.incidents, city.grid)
+    fitted = {k: v for k, v in vars(m).items() if k.endswith("_") and not k.startswith("_") and k not in ("grid_",)}
+    out = {"model": repr(m), "fitted": {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v)) for k, v in fitted.items()}}
+    text = json.dumps(out, indent=2)
+    if args.out:
+        Path(args.out).write_text(text)
+    print(text)
+    return EXIT_OK
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .pipeline import make_model
+
+    city = _city(args)
+    s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
+    _write_surface(s, args.out)
+    _say(args)(f"wrote {args.out}: {s}")
+    return EXIT_OK
+
+
+def _write_surface(s: Any, out: str) -> None:
+    p = Path(out)
+    if p.suffix.lower() == ".csv":
+        s.to_frame().to_csv(p, index=False)
+    else:
+        s.to_geojson(p)
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    from .allocate import Budget, allocate
+    from .exceptions import PolicyViolation
+    from .pipeline import make_model
+
+    city = _city(args)
+    s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
+    kw: dict[str, Any] = {"population": city.population, "seed": args.seed, "policy": _policy(args),
+                          "override_reason": args.override_reason}
+    if args.strategy == "fair":
+        kw.update(tau=args.tau, reference=args.reference)
+    if args.strategy == "randomized":
+        kw["epsilon"] = args.epsilon
+    try:
+        plan = allocate(s, budget=Budget(units=args.units, per_cell_cap=args.per_cell_cap), strategy=args.strategy, **kw)
+    except PolicyViolation as e:
+        print("placewise: policy violation:\n  " + "\n  ".join(e.checks), file=sys.stderr)
+        print("placewise: pass --override-reason '...' to proceed; the override is recorded", file=sys.stderr)
+        return EXIT_POLICY
+    p = Path(args.out)
+    if p.suffix.lower() == ".csv":
+        plan.to_csv(p)
+    else:
+        plan.to_geojson(p)
+    print(json.dumps(plan.summary(), indent=2, default=str))
+    return EXIT_OK
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from .evaluate import backtest
+    from .pipeline import make_model
+
+    city = _city(args)
+    models = {m: make_model(m, args.cell_size) for m in args.models.split(",") if m}
+    res = backtest(models, city.incidents, city.grid, start=args.start, end=args.end, step=args.step,
+                   train_window=args.train_window, coverage=[float(c) for c in args.coverage.split(",")],
+                   seed=args.seed, progress=_progress(args))
+    res.frame.to_csv(args.out, index=False)
+    summ = res.summary()
+    print(summ[summ["metric"].isin(["pai", "pei_star"])].to_string(index=False))
+    _say(args)(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .exceptions import PolicyViolation
+    from .pipeline import run_chain
+
+    city = _city(args)
+    if city.population is None:
+        print("placewise: error: audit needs --population and --groups", file=sys.stderr)
+        return EXIT_USAGE
+    context = json.loads(Path(args.context).read_text()) if args.context else {}
+    try:
+        res = run_chain(city, args.out, at=args.at, backtest_start=args.backtest_start, models=tuple(args.models.split(",")),
+                        model=args.model, units=args.units, strategy=args.strategy, reference=args.reference, tau=args.tau,
+                        policy=_policy(args), override_reason=args.override_reason, seed=args.seed, context=context,
+                        say=_say(args), progress=_progress(args))
+    except PolicyViolation as e:
+        print("placewise: policy violation (report written to " + args.out + "):\n  " + "\n  ".join(e.checks), file=sys.stderr)
+        return EXIT_POLICY
+    _say(args)(f"wrote {res.files['report_html']}")
+    return EXIT_OK
+
+
+def cmd_verify_log(args: argparse.Namespace) -> int:
+    from .exceptions import LogVerificationError
+    from .runlog import RunLog
+
+    if not Path(args.log).exists():
+        print(f"placewise: error: no such file: {args.log}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        v = RunLog(args.log).verify()
+    except LogVerificationError as e:
+        print(f"FAILED: record {e.record}: {e.reason}")
+        return EXIT_ERROR
+    print(f"OK: {v.records} records, head {v.head}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------- parser
+def _data_options(p: argparse.ArgumentParser, population: bool = False) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--incidents", required=True, help="incidents file: CSV, Parquet or GeoJSON")
+    g.add_argument("--x", default="longitude", help="x / longitude column (default longitude)")
+    g.add_argument("--y", default="latitude", help="y / latitude column (default latitude)")
+    g.add_argument("--t", default="date", help="time column (default date)")
+    g.add_argument("--crs", default="EPSG:4326", help="CRS of x/y (default EPSG:4326)")
+    g.add_argument("--tz", default=None, help="time zone of naive times, e.g. America/Chicago")
+    g.add_argument("--category", default=None, help="category column")
+    g.add_argument("--origin", default=None, help="origin column (how incidents came to police attention)")
+    g.add_argument("--origin-map", default=None, help='JSON mapping of origin values, e.g. \'{"call": "reported"}\'')
+    g.add_argument("--default-origin", default=None, choices=["reported", "discovered", "unknown"],
+                   help="origin of every row when there is no origin column")
+    g.add_argument("--region", required=True, help="study-region polygons (GeoJSON or any file geopandas reads)")
+    g.add_argument("--cell-size", type=float, default=150.0, help="cell side in metres (default 150)")
+    if population:
+        g.add_argument("--population", default=None, help="areas with group counts (GeoJSON)")
+        g.add_argument("--groups", default=None, help="comma-separated group columns of --population")
+        g.add_argument("--area-id", default=None, help="area name column of --population")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="placewise",
-        description="Place-based hotspots, patrol allocation and audits.",
-        epilog="Exit codes: 0 ok, 1 error, 2 usage error, 3 audit-policy violation.",
-    )
+    p = argparse.ArgumentParser(prog="placewise", description="Place-based hotspots, patrol allocation and audits.",
+                                epilog=EPILOG)
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser(
-        "demo",
-        help="run the chain on the bundled Chicago sample",
-        description="Run the chain on the bundled Chicago sample and write an HTML page.",
-        epilog="example: placewise demo --out out/demo",
-    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    F = argparse.RawDescriptionHelpFormatter
+
+    d = sub.add_parser("demo", help="the whole chain on the bundled Chicago sample", formatter_class=F,
+                       description="Backtest, predict, allocate with a fairness constraint, audit, simulate feedback, log "
+                                   "the run and write the HTML audit report — on the bundled Chicago data.",
+                       epilog="example:\n  placewise demo --out out/demo\n\n" + EPILOG)
     d.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     d.add_argument("--cell-size", type=float, default=150.0, help="cell side in metres (default 150)")
+    d.add_argument("--units", type=float, default=60, help="patrol units (default 60)")
+    d.add_argument("--policy", default=None, help="audit policy TOML (default audits/policy.toml)")
+    d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
+
+    ex = ("  --incidents assaults.csv --x longitude --y latitude --t date --tz America/Chicago \\\n"
+          "  --region areas.geojson --cell-size 150")
+    f = sub.add_parser("fit", help="fit a model and print its fitted parameters", formatter_class=F,
+                       epilog=f"example:\n  placewise fit --model sepp {ex}\n\n" + EPILOG)
+    _data_options(f)
+    f.add_argument("--model", default="kde", help="naive, kde, prospective, retrospective or sepp (default kde)")
+    f.add_argument("--until", default=None, help="use incidents before this time")
+    f.add_argument("--out", default=None, help="also write the JSON here")
+    f.set_defaults(func=cmd_fit)
+
+    pr = sub.add_parser("predict", help="fit a model and write its risk surface", formatter_class=F,
+                        epilog=f"example:\n  placewise predict --model kde --at 2019-12-01 --out risk.geojson \\\n{ex}\n\n" + EPILOG)
+    _data_options(pr)
+    pr.add_argument("--model", default="kde")
+    pr.add_argument("--at", required=True, help="prediction time; only earlier incidents are used")
+    pr.add_argument("--out", required=True, help="GeoJSON or CSV")
+    pr.set_defaults(func=cmd_predict)
+
+    a = sub.add_parser("allocate", help="predict and allocate patrol units (with audits and policy)", formatter_class=F,
+                       epilog=f"example:\n  placewise allocate --units 40 --strategy fair --policy audits/policy.toml \\\n"
+                              f"  --population areas.geojson --groups WHITE,BLACK,HISP,ASIAN,OTHER --at 2019-12-01 \\\n"
+                              f"  --out plan.geojson \\\n{ex}\n\n" + EPILOG)
+    _data_options(a, population=True)
+    a.add_argument("--model", default="kde")
+    a.add_argument("--at", required=True)
+    a.add_argument("--units", type=float, required=True)
+    a.add_argument("--per-cell-cap", type=float, default=1.0)
+    a.add_argument("--strategy", default="top_k", choices=["top_k", "proportional", "randomized", "fair"])
+    a.add_argument("--tau", type=float, default=0.8)
+    a.add_argument("--reference", default=None)
+    a.add_argument("--epsilon", type=float, default=0.1)
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--policy", default=None, help="audit policy TOML; a failed check exits with code 3")
+    a.add_argument("--override-reason", default=None, help="written justification to proceed despite a failed check")
+    a.add_argument("--out", required=True, help="GeoJSON or CSV")
+    a.set_defaults(func=cmd_allocate)
+
+    b = sub.add_parser("backtest", help="rolling-origin backtest against the naive baseline", formatter_class=F,
+                       epilog=f"example:\n  placewise backtest --models kde,prospective --start 2019-01-01 --end 2019-12-01 \\\n"
+                              f"  --out backtest.csv \\\n{ex}\n\n" + EPILOG)
+    _data_options(b)
+    b.add_argument("--models", default="kde,prospective")
+    b.add_argument("--start", required=True)
+    b.add_argument("--end", required=True)
+    b.add_argument("--step", default="7D")
+    b.add_argument("--train-window", default="365D")
+    b.add_argument("--coverage", default="0.01,0.05")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--out", required=True, help="CSV of the tidy results")
+    b.set_defaults(func=cmd_backtest)
+
+    au = sub.add_parser("audit", help="the whole chain on your data: HTML audit report", formatter_class=F,
+                        epilog=f"example:\n  placewise audit --population areas.geojson --groups WHITE,BLACK,HISP \\\n"
+                               f"  --at 2019-12-01 --backtest-start 2019-06-01 --policy audits/policy.toml --out report/ \\\n{ex}\n\n" + EPILOG)
+    _data_options(au, population=True)
+    au.add_argument("--at", required=True, help="allocation time")
+    au.add_argument("--backtest-start", required=True, help="first backtest origin")
+    au.add_argument("--models", default="kde,prospective")
+    au.add_argument("--model", default="kde", help="model used for the allocation")
+    au.add_argument("--units", type=float, default=60)
+    au.add_argument("--strategy", default="fair", choices=["top_k", "proportional", "randomized", "fair"])
+    au.add_argument("--tau", type=float, default=0.8)
+    au.add_argument("--reference", default=None)
+    au.add_argument("--policy", default=None)
+    au.add_argument("--override-reason", default=None)
+    au.add_argument("--context", default=None, help="JSON file with intended-use and impact-assessment answers")
+    au.add_argument("--seed", type=int, default=0)
+    au.add_argument("--out", required=True, help="output folder")
+    au.set_defaults(func=cmd_audit)
+
+    v = sub.add_parser("verify-log", help="verify a hash-chained run log", formatter_class=F,
+                       epilog="example:\n  placewise verify-log out/demo/runs.jsonl\n\nExit code 0 when every record verifies, "
+                              "1 otherwise (the first bad record is named).")
+    v.add_argument("log")
+    v.set_defaults(func=cmd_verify_log)
     return p
 
 
@@ -94,8 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     from .exceptions import PolicyViolation
 
     try:
-        rc: Any = args.func(args)
-        return int(rc)
+        return int(args.func(args))
     except PolicyViolation as e:
         if args.debug:
             raise
@@ -104,6 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("placewise: interrupted", file=sys.stderr)
         return EXIT_ERROR
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            return EXIT_USAGE
+        return int(e.code or 0)
     except Exception as e:  # noqa: BLE001 - one clear line unless --debug
         if args.debug:
             raise
