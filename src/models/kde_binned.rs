@@ -37,18 +37,165 @@ fn nodes(p: usize) -> impl Iterator<Item = f64> {
 /// Lagrange weights at fractional position `t ∈ [0, 1)` for order `p`.
 #[inline]
 fn lagrange(p: usize, t: f64, out: &mut [f64; 8]) {
+    let inv = &INV_DENOM[p / 2 - 1];
     let base = 1.0 - (p / 2) as f64;
-    for (k, o) in out.iter_mut().enumerate().take(p) {
-        let nk = base + k as f64;
-        let mut v = 1.0;
-        for m in 0..p {
-            if m != k {
-                let nm = base + m as f64;
-                v *= (t - nm) / (nk - nm);
+    // ℓ_k(t) = Π_{m≠k} (t − n_m) / Π_{m≠k} (n_k − n_m), by prefix and suffix products.
+    let mut pre = [1.0; 8];
+    for k in 1..p {
+        pre[k] = pre[k - 1] * (t - (base + (k - 1) as f64));
+    }
+    let mut suf = 1.0;
+    for k in (0..p).rev() {
+        out[k] = pre[k] * suf * inv[k];
+        suf *= t - (base + k as f64);
+    }
+}
+
+/// `1 / Π_{m≠k} (n_k − n_m)` for orders 2, 4, 6, 8.
+const INV_DENOM: [[f64; 8]; 4] = {
+    let mut t = [[0.0; 8]; 4];
+    let mut o = 0;
+    while o < 4 {
+        let p = 2 * (o + 1);
+        let mut k = 0;
+        while k < p {
+            let mut d = 1.0;
+            let mut m = 0;
+            while m < p {
+                if m != k {
+                    d *= (k as f64) - (m as f64);
+                }
+                m += 1;
+            }
+            t[o][k] = 1.0 / d;
+            k += 1;
+        }
+        o += 1;
+    }
+    t
+};
+
+/// A binning band: its index, its rows, and the next band's rows (stencils may spill into it).
+type BandWork<'a> = (usize, &'a mut [f64], Option<&'a mut [f64]>);
+
+/// Rows of the lattice per binning band (≥ the largest order, so a point's stencil touches at
+/// most two consecutive bands).
+const BIN_BAND: usize = 16;
+
+/// Interpolation binning of the points onto a zero-padded `ly × lx` lattice (the first `nyp`
+/// rows and `nxp` columns hold nodes). Points are grouped by band of lattice rows (a stable
+/// counting sort) so that each band's scatter stays in cache; even bands are binned in
+/// parallel, then odd bands. Each node therefore receives its contributions in one fixed
+/// order (band, then input order) whatever the number of threads.
+#[allow(clippy::too_many_arguments)]
+fn bin_points(
+    x: &[f64],
+    y: &[f64],
+    w: &[f64],
+    x0: f64,
+    y0: f64,
+    d: f64,
+    m: usize,
+    p: usize,
+    nxp: usize,
+    nyp: usize,
+    lx: usize,
+    ly: usize,
+) -> Vec<f64> {
+    let half = (p / 2) as i64;
+    let n = x.len();
+    let nbands = nyp.div_ceil(BIN_BAND);
+    // first stencil row per point (u32::MAX: skipped)
+    let first_row: Vec<u32> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            if w[i] == 0.0 {
+                return u32::MAX;
+            }
+            let ux = (x[i] - x0) / d - 0.5 + m as f64;
+            let uy = (y[i] - y0) / d - 0.5 + m as f64;
+            let (jx0, jy0) = (ux.floor() as i64 - half + 1, uy.floor() as i64 - half + 1);
+            // A point with a node off the lattice cannot reach any cell (the margin is ≥ kr + p).
+            if jx0 < 0 || jy0 < 0 || jx0 + p as i64 > nxp as i64 || jy0 + p as i64 > nyp as i64 {
+                u32::MAX
+            } else {
+                jy0 as u32
+            }
+        })
+        .collect();
+    let mut starts = vec![0usize; nbands + 1];
+    for &r in &first_row {
+        if r != u32::MAX {
+            starts[r as usize / BIN_BAND + 1] += 1;
+        }
+    }
+    for b in 0..nbands {
+        starts[b + 1] += starts[b];
+    }
+    // Copy each kept point's lattice position and weight into its band's run, so the binning
+    // below reads memory in order (a gather through an index would miss the cache per point).
+    let mut sorted = vec![[0.0f64; 3]; starts[nbands]];
+    let mut fill = starts.clone();
+    for (i, &r) in first_row.iter().enumerate() {
+        if r != u32::MAX {
+            let b = r as usize / BIN_BAND;
+            sorted[fill[b]] = [
+                (x[i] - x0) / d - 0.5 + m as f64,
+                (y[i] - y0) / d - 0.5 + m as f64,
+                w[i],
+            ];
+            fill[b] += 1;
+        }
+    }
+    drop(first_row);
+    let mut bins = vec![0.0f64; ly * lx];
+    // Band b owns rows [b·B, (b+2)·B) while it runs: bands of one parity never overlap.
+    for parity in 0..2 {
+        let mut chunks: Vec<(usize, &mut [f64])> = bins
+            .chunks_mut(BIN_BAND * lx)
+            .enumerate()
+            .collect::<Vec<_>>();
+        // pair each band of this parity with the band after it
+        let mut work: Vec<BandWork<'_>> = Vec::new();
+        let mut it = chunks.drain(..).peekable();
+        while let Some((b, c)) = it.next() {
+            if b % 2 == parity {
+                let next = match it.peek() {
+                    Some((nb, _)) if *nb == b + 1 => it.next().map(|(_, c)| c),
+                    _ => None,
+                };
+                work.push((b, c, next));
             }
         }
-        *o = v;
+        work.into_par_iter().for_each(|(b, lo, mut hi)| {
+            if b >= nbands {
+                return;
+            }
+            let (mut wx, mut wy) = ([0.0; 8], [0.0; 8]);
+            let row0 = b * BIN_BAND;
+            for &[ux, uy, wi] in &sorted[starts[b]..starts[b + 1]] {
+                let (ix, iy) = (ux.floor(), uy.floor());
+                let jx0 = (ix as i64 - half + 1) as usize;
+                let jy0 = (iy as i64 - half + 1) as usize;
+                lagrange(p, ux - ix, &mut wx);
+                lagrange(p, uy - iy, &mut wy);
+                for (a, &vy) in wy[..p].iter().enumerate() {
+                    let r = jy0 + a - row0;
+                    let f = wi * vy;
+                    let row = if r < BIN_BAND {
+                        &mut lo[r * lx..(r + 1) * lx]
+                    } else {
+                        let hi = hi.as_deref_mut().expect("stencil within two bands");
+                        &mut hi[(r - BIN_BAND) * lx..(r - BIN_BAND + 1) * lx]
+                    };
+                    for (o, &vx) in row[jx0..jx0 + p].iter_mut().zip(&wx[..p]) {
+                        *o += f * vx;
+                    }
+                }
+            }
+        });
     }
+    bins
 }
 
 /// `(max_t |ω_p(t)|, Lebesgue constant Λ_p)` on `t ∈ [0, 1]`, sampled finely.
@@ -226,31 +373,7 @@ pub(crate) fn binned(
     let hx = lx / 2 + 1;
 
     // 1. Interpolation binning onto nodes j ↔ x = x0 + (j − m + 0.5) d.
-    let mut bins = vec![0.0f64; ly * lx];
-    let half = (p / 2) as i64;
-    let (mut wx, mut wy) = ([0.0; 8], [0.0; 8]);
-    for i in 0..x.len() {
-        if w[i] == 0.0 {
-            continue;
-        }
-        let ux = (x[i] - x0) / d - 0.5 + m as f64;
-        let uy = (y[i] - y0) / d - 0.5 + m as f64;
-        let (ix, iy) = (ux.floor(), uy.floor());
-        let (jx0, jy0) = (ix as i64 - half + 1, iy as i64 - half + 1);
-        // A point with a node off the lattice cannot reach any cell (the margin is ≥ kr + p).
-        if jx0 < 0 || jy0 < 0 || jx0 + p as i64 > nxp as i64 || jy0 + p as i64 > nyp as i64 {
-            continue;
-        }
-        lagrange(p, ux - ix, &mut wx);
-        lagrange(p, uy - iy, &mut wy);
-        for (a, &vy) in wy[..p].iter().enumerate() {
-            let base = (jy0 as usize + a) * lx + jx0 as usize;
-            let f = w[i] * vy;
-            for (o, &vx) in bins[base..base + p].iter_mut().zip(&wx[..p]) {
-                *o += f * vx;
-            }
-        }
-    }
+    let bins = bin_points(x, y, w, x0, y0, d, m, p, nxp, nyp, lx, ly);
 
     // 2. Kernel spectrum (real: the sampled kernel is even under circular indexing), with the
     //    amplitude, the cell area and the inverse-FFT scaling folded in.
@@ -318,14 +441,11 @@ pub(crate) fn binned(
             inv.process_with_scratch(col, scratch);
         },
     );
-    // rows m..m+ny of every column → (ny × hx)
-    let mut u = vec![Complex::new(0.0, 0.0); ny * hx];
-    u.par_chunks_mut(hx).enumerate().for_each(|(r, row)| {
-        for (kx, v) in row.iter_mut().enumerate() {
-            *v = t[kx * ly + m + r];
-        }
-    });
+    // back to row-major (ly × hx) with a cache-oblivious transpose; keep rows m..m+ny
+    let mut u = vec![Complex::new(0.0, 0.0); ly * hx];
+    transpose::transpose(&t, &mut u, ly, hx);
     drop(t);
+    let u = &mut u[m * hx..(m + ny) * hx];
     let mut out = Array2::<f64>::zeros((ny, nx));
     out.as_slice_mut()
         .expect("standard layout")
