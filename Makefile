@@ -8,7 +8,7 @@ OUT    ?= out/demo
 export PLACEWISE_SHARED_DATA := $(SHARED)/data
 export MPLBACKEND := Agg
 
-.PHONY: demo test install deps rust-test lint fmt py-test stubtest notebooks bench audits clean
+.PHONY: demo test install deps rust-test lint fmt py-test stubtest notebooks bench audits clean browser
 
 $(VENV)/.deps: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,11 @@ lint:
 rust-test:
 	cargo test
 
-py-test: install
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "chromium could not be installed: the browser test of the HTML report will be skipped"
+
+py-test: install browser
 	$(VPY) -m pytest -q
 
 stubtest: install
