@@ -61,12 +61,16 @@ struct Row {
 /// wholly in such cells (every exposure 0) meets the bounds trivially.
 ///
 /// Solved with Clarabel (Goulart & Chen 2024, a pure-Rust interior-point solver) through
-/// good_lp. The simplex solver microlp was measured first and took about 19 s on a 27 000-cell,
-/// 5-group instance against about 1.2 s for Clarabel. An interior-point method returns a point
-/// in the middle of the optimal face: when several allocations are optimal (cells of equal
-/// risk, for instance) the dose is shared among them rather than given to the lower cell id.
-/// Doses are clipped to `[0, per_cell_cap]` (the solver's tolerance is about 1e-8) and the result
-/// is checked against the budget and every exposure bound before it is returned.
+/// good_lp; problems of more than 3 000 cells by column generation over a restricted set of
+/// cells, which is exact by LP duality (see `solve`). Measured on a 27 000-cell, 5-group,
+/// 200-unit instance: microlp (simplex) on the whole LP about 19 s, Clarabel on the whole LP
+/// about 1.2 s, Clarabel with column generation about 0.19 s. An interior-point method
+/// returns a point in the middle of the optimal face: when several allocations are optimal
+/// (cells of equal risk, for instance) the dose is shared among them rather than given to the
+/// lower cell id. Doses within 1e-7 × cap of a bound are moved onto it (the solver's
+/// tolerance is about 1e-8; without this thousands of cells would carry doses of 1e-9), the
+/// difference goes back to the cells strictly between their bounds, and the result is checked against the budget and every exposure bound before it is
+/// returned.
 ///
 /// Errors: those of [`Budget::validate`] and [`GroupCounts::new`]; an `InvalidParameter` for
 /// `tau` outside (0, 1], a reference group out of range, or population rows that do not match
@@ -210,12 +214,22 @@ fn solve(risk: &[f64], budget: &Budget, rows: &[Row]) -> Result<Option<Vec<f64>>
         }
     }
     if let Some(d) = &budget.districts {
-        // Enough of each district's best cells to meet its minimum, and some room besides.
-        let order = crate::allocate::top_k::ranking(risk);
+        // Enough of each district's best cells to meet its minimum twice over, and ten more.
+        let want: Vec<usize> = d
+            .minimums
+            .iter()
+            .map(|&m| {
+                if m > 0.0 {
+                    (2.0 * m / cap).ceil() as usize + 10
+                } else {
+                    0
+                }
+            })
+            .collect();
         let mut taken = vec![0usize; d.names.len()];
-        for &c in &order {
+        for &c in &crate::allocate::top_k::ranking(risk) {
             if let Some(j) = d.of_cell[c] {
-                if taken[j] < k {
+                if taken[j] < want[j] {
                     in_s[c] = true;
                     taken[j] += 1;
                 }
@@ -243,6 +257,19 @@ fn solve(risk: &[f64], budget: &Budget, rows: &[Row]) -> Result<Option<Vec<f64>>
         }
     }
     Ok(solve_on(risk, budget, rows, &all)?.map(|(d, _)| d))
+}
+
+/// An interior-point value moved to its bound when within 1e-7 × cap of it (the solver leaves
+/// values of order 1e-9 on cells that an exact solution gives nothing).
+fn snap(v: f64, cap: f64) -> f64 {
+    let v = v.clamp(0.0, cap);
+    if v < 1e-7 * cap {
+        0.0
+    } else if v > cap * (1.0 - 1e-7) {
+        cap
+    } else {
+        v
+    }
 }
 
 /// Solves the LP over `cells` only (the others held at 0). Returns the dose of every cell and
@@ -314,7 +341,17 @@ fn solve_on(
     };
     let mut dose = vec![0.0; n];
     for (&c, &v) in cells.iter().zip(&x) {
-        dose[c] = sol.value(v).clamp(0.0, cap);
+        dose[c] = snap(sol.value(v), cap);
+    }
+    // Snapping moves the total by at most n·1e-7·cap; give the difference back to the cells
+    // strictly inside their bounds (a basic solution's few fractional cells).
+    let residual = budget.units - dose.iter().sum::<f64>();
+    let inner: Vec<usize> = (0..n).filter(|&c| dose[c] > 0.0 && dose[c] < cap).collect();
+    if !inner.is_empty() && residual != 0.0 {
+        let each = residual / inner.len() as f64;
+        for c in inner {
+            dose[c] = (dose[c] + each).clamp(0.0, cap);
+        }
     }
     // Reduced costs: risk_c − Σ_i π_i a_{i,c}, with π_i the shadow price of row i.
     let duals = sol.compute_dual();
@@ -603,8 +640,11 @@ mod tests {
             // Bounds, checked here from the counts.
             let e = pop.exposure(&dose);
             let r = if by_group { e[0] } else { pop.average_exposure(&dose) };
+            // Tolerance: the solver's (~1e-8) plus snapping to bounds (1e-7 × cap), relative to
+            // the exposure scale; 1e-6 is the tolerance `verify` documents.
+            let slack = 1e-6 * r.max(units as f64 / n as f64 / 100.0);
             for &eg in &e {
-                prop_assert!(eg >= tau * r - 1e-9 && eg <= r / tau + 1e-9);
+                prop_assert!(eg >= tau * r - slack && eg <= r / tau + slack, "{eg} vs {r}");
             }
             // Never better than the unconstrained optimum (the price of fairness is ≥ 0).
             let top = top_k(&risk, &b).unwrap();
