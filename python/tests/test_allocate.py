@@ -173,8 +173,9 @@ def test_randomized_needs_a_seed():
 # ---------------------------------------------------------------- fair: LP cross-checks
 
 
-def linprog_fair(r, counts, units, cap, tau, ref):
-    """The same LP with scipy's HiGHS, written from the definition."""
+def linprog_fair(r, counts, units, cap, tau, ref, district_rows=()):
+    """The same LP with scipy's HiGHS, written from the definition. ``district_rows`` holds
+    (member mask, lower, upper) triples."""
     from scipy.optimize import linprog
 
     share = counts / counts.sum(axis=0)  # pop_{c,g} / pop_g
@@ -185,7 +186,15 @@ def linprog_fair(r, counts, units, cap, tau, ref):
             continue
         rows.append(tau * refw - share[:, g])  # tau·E_ref − E_g ≤ 0
         rows.append(tau * share[:, g] - refw)  # tau·E_g − E_ref ≤ 0
-    res = linprog(-r, A_ub=np.array(rows), b_ub=np.zeros(len(rows)), A_eq=np.ones((1, len(r))), b_eq=[units],
+    rhs = [0.0] * len(rows)
+    for member, lo, hi in district_rows:
+        if np.isfinite(hi):
+            rows.append(member.astype(float))
+            rhs.append(hi)
+        if lo > 0:
+            rows.append(-member.astype(float))
+            rhs.append(-lo)
+    res = linprog(-r, A_ub=np.array(rows), b_ub=np.array(rhs), A_eq=np.ones((1, len(r))), b_eq=[units],
                   bounds=[(0, cap)] * len(r), method="highs")
     assert res.status == 0
     return -res.fun
@@ -236,6 +245,15 @@ def test_fair_on_chicago_matches_highs(chicago):
     avg = a.units @ counts.sum(axis=1) / counts.sum()
     assert np.all(e >= 0.8 * avg * (1 - 1e-6)) and np.all(e <= avg / 0.8 * (1 + 1e-6))
     assert a.price_of_fairness.absolute >= -1e-9
+    # With district caps and minimums (police districts by largest overlap).
+    b = pw.Budget(units=200, district_minimums={"31": 2, "1": 5}, district_caps={"11": 10})
+    d = pw.allocate(s, budget=b, strategy="fair", population=chicago.population, tau=0.8, districts=chicago.districts)
+    lab = d.to_frame()["district"].to_numpy()
+    rows = [(lab == "31", 2, np.inf), (lab == "1", 5, np.inf), (lab == "11", 0, 10)]
+    want = linprog_fair(x, counts, 200, 1.0, 0.8, None, rows)
+    assert d.risk_covered == pytest.approx(want, rel=1e-6)
+    by = d.to_frame().groupby("district")["units"].sum()
+    assert by["31"] >= 2 - 1e-6 and by["1"] >= 5 - 1e-6 and by["11"] <= 10 + 1e-6
 
 
 # ---------------------------------------------------------------- districts

@@ -1,8 +1,8 @@
 //! Patrol allocation: budgets and strategies (top-k, proportional, randomized, fair LP).
 //!
 //! Every strategy takes plain values: the risk of each *active* cell in ascending cell-id order
-//! (so "lower index" means "lower cell id"), a [`Budget`], and optionally the population of
-//! each active cell by group ([`GroupCounts`]). The result is an [`Allocation`]: a dose in units
+//! (so "lower index" means "lower cell id"), a [`Budget`](crate::allocate::Budget), and optionally the population of
+//! each active cell by group ([`GroupCounts`](crate::allocate::GroupCounts)). The result is an [`Allocation`](crate::allocate::Allocation): a dose in units
 //! per cell (a unit patrols one cell for the whole shift; fractions are parts of a shift) and the
 //! expected risk covered, `Σ_c risk_c · dose_c`.
 
