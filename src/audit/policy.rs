@@ -70,6 +70,9 @@ pub enum CompareTo {
     Overall,
 }
 
+/// Relative tolerance at the edges of the exposure-ratio band.
+const BAND_TOL: f64 = 1e-6;
+
 /// `[disparity]`: every group's exposure ratio must lie in [ratio_min, ratio_max].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,11 +336,17 @@ impl AuditPolicy {
                         failed.push(format!("disparity: the summary has no exposure {what}"));
                     }
                     let band = format!("[{:.3}, {:.3}]", p.ratio_min, p.ratio_max);
+                    // Ratios on the band's edge pass: optimisers (the `fair` LP) place groups
+                    // exactly on it, up to a solver tolerance of 1e-6 relative.
+                    let (lo_edge, hi_edge) = (
+                        p.ratio_min * (1.0 - BAND_TOL),
+                        p.ratio_max * (1.0 + BAND_TOL),
+                    );
                     for (g, r) in points {
                         if p.use_interval {
                             match cis.get(g) {
                                 Some((Some(lo), Some(hi))) => {
-                                    if *lo < p.ratio_min || *hi > p.ratio_max {
+                                    if *lo < lo_edge || *hi > hi_edge {
                                         failed.push(format!(
                                             "disparity: group `{g}` exposure {what} interval \
                                              [{lo:.3}, {hi:.3}] is not inside {band}"
@@ -351,7 +360,7 @@ impl AuditPolicy {
                             }
                         } else {
                             match r {
-                                Some(r) if *r >= p.ratio_min && *r <= p.ratio_max => {}
+                                Some(r) if *r >= lo_edge && *r <= hi_edge => {}
                                 Some(r) => failed.push(format!(
                                     "disparity: group `{g}` exposure {what} {r:.3} is outside \
                                      {band}"
