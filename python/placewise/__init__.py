@@ -47,3 +47,8 @@ __all__ = [
     "PolicyViolation",
     "LogVerificationError",
 ]
+
+# --- sepp (issue 4) ---
+from .models import SEPP  # noqa: E402
+
+__all__ += ["SEPP"]

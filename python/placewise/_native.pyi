@@ -120,3 +120,69 @@ def areal_weights(
 def distribute_population(
     grid: Grid, polygons: list[list[list[_F64]]], counts: _F64, groups: list[str]
 ) -> tuple[_F64, str]: ...
+
+# --- sepp (issue 4) ---
+@final
+class SeppFit:
+    @property
+    def kind(self) -> str: ...
+    @property
+    def theta(self) -> float: ...
+    @property
+    def omega(self) -> float: ...
+    @property
+    def sigma(self) -> float: ...
+    @property
+    def mu(self) -> _F64: ...
+    @property
+    def loglik(self) -> float: ...
+    @property
+    def loglik_path(self) -> _F64: ...
+    @property
+    def n_iter(self) -> int: ...
+    @property
+    def converged(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def n_params(self) -> int: ...
+    @property
+    def aic(self) -> float: ...
+    @property
+    def triggered_share(self) -> float: ...
+    @property
+    def n_pairs(self) -> int: ...
+    @property
+    def window(self) -> tuple[int, int]: ...
+    def predict(self, at: int, horizon_s: int) -> _F64: ...
+
+def sepp_fit(
+    incidents: Incidents,
+    grid: Grid,
+    *,
+    kind: str = "space_time",
+    time_cutoff_days: float = 120.0,
+    space_cutoff_m: float = 500.0,
+    min_sigma_m: float = 1.0,
+    max_iter: int = 200,
+    tol: float = 1e-6,
+    param_tol: float = 1e-4,
+    init: tuple[float, float, float] | None = None,
+    window: tuple[int, int] | None = None,
+    n_threads: int | None = None,
+) -> SeppFit: ...
+def sepp_simulate(
+    theta: float,
+    omega: float,
+    sigma: float,
+    t_end_days: float,
+    seed: int,
+    *,
+    region: Region | None = None,
+    rate_per_day: float | None = None,
+    grid: Grid | None = None,
+    cell_rates: _F64 | None = None,
+    time_cutoff_days: float | None = None,
+    space_cutoff_m: float | None = None,
+    max_events: int = 50_000_000,
+) -> tuple[_F64, _F64, _F64, _I64]: ...

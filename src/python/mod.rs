@@ -12,6 +12,7 @@ mod data;
 mod error;
 mod evaluate;
 mod models;
+mod sepp;
 mod space;
 mod stats;
 mod surface;
@@ -25,6 +26,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     space::register(m)?;
     surface::register(m)?;
     models::register(m)?;
+    sepp::register(m)?;
     stats::register(m)?;
     evaluate::register(m)?;
     allocate::register(m)?;

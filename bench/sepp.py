@@ -1,0 +1,120 @@
+"""SEPP speed: placewise against tick's HawkesEM (time-only, 10k events) in one process, and the
+space–time fit at 100k (and optionally 1M) events with peak memory.
+
+    .venv/bin/python bench/sepp.py            # peers at 10k + space_time at 100k
+    .venv/bin/python bench/sepp.py --million  # also 1M events (minutes; run once, outside tests)
+
+Peak resident memory of each large fit is measured in a fresh child process (ru_maxrss), so it
+is that fit's own footprint (Python + numpy + placewise), not the parent's.
+
+Context (issue 4): open_cp's Mohler-2011 trainer took about 16 minutes and 4–6 GB for two of its
+40 default iterations on 10k events (dense N × N matrices) and crashes on 1–2k events with its
+default starting values; its grid ETAS (`seppexp`) is fast but triggers only within a cell and
+fitted θ ≈ 0.09 on data simulated with θ = 0.3. Those figures are quoted, not re-measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+DAY = 86_400
+
+
+def time_only_peers(n_target: int = 10_000, seed: int = 0) -> None:
+    import placewise as pw
+    from placewise.models.sepp import simulate
+
+    # One cell = a univariate exponential Hawkes process: μ = 0.5/day, θ = 0.3, 1/ω = 7 days.
+    region = pw.Region.from_bounds(0, 0, 100, 100, crs="EPSG:32616")
+    grid = pw.Grid(region, cell_size=100)
+    days = n_target * 0.7 / 0.5
+    inc = simulate(dict(theta=0.3, omega=1 / 7, sigma=0.0, mu=np.array([[0.5]])), region, days, seed, grid=grid)
+    t_days = (np.asarray(inc.t) - inc.t[0]) / DAY
+    print(f"time-only Hawkes, {len(inc):,} events over {days:,.0f} days (θ=0.3, 1/ω=7 d, μ=0.5/d)")
+
+    t0 = time.perf_counter()
+    m = pw.SEPP(kind="grid", max_iter=2000).fit(inc, grid)
+    t_pw = time.perf_counter() - t0
+    print(f"  placewise SEPP(kind='grid'), 1 cell: {t_pw:8.3f} s  {m.n_iter_} EM iterations (converged={m.converged_}); "
+          f"θ={m.theta_:.3f} 1/ω={1 / m.omega_:.2f} d μ={m.mu_.sum():.3f}/d")
+
+    try:
+        from tick.hawkes import HawkesEM
+    except ImportError as e:  # pragma: no cover
+        print(f"  tick not importable ({e}); pip install tick")
+        return
+    # tick estimates the kernel non-parametrically (piecewise constant); 60 bins of 1 day.
+    for max_iter in (50, 200):
+        em = HawkesEM(kernel_support=60.0, kernel_size=60, tol=1e-7, max_iter=max_iter, n_threads=1)
+        t0 = time.perf_counter()
+        em.fit([np.ascontiguousarray(t_days[np.r_[True, np.diff(t_days) > 0]])])
+        t_tick = time.perf_counter() - t0
+        norm = float(em.get_kernel_norms()[0, 0])
+        k = em.kernel[0, 0]
+        lags = (np.arange(60) + 0.5)
+        mean_lag = float((k * lags).sum() / k.sum()) if k.sum() > 0 else float("nan")
+        print(f"  tick HawkesEM ({max_iter} iter, 60 × 1-day bins): {t_tick:8.3f} s; θ(kernel norm)={norm:.3f} "
+              f"mean lag={mean_lag:.2f} d μ={float(em.baseline[0]):.3f}/d; time ratio tick/placewise = {t_tick / t_pw:.1f}")
+
+
+CHILD = r"""
+import json, resource, sys, time
+import numpy as np
+import placewise as pw
+from placewise.models.sepp import simulate
+n, seed = int(sys.argv[1]), int(sys.argv[2])
+L, days = 20_000.0, 3650.0
+region = pw.Region.from_bounds(0, 0, L, L, crs="EPSG:32616")
+grid = pw.Grid(region, cell_size=150)
+ny, nx = grid.shape
+u, v = np.meshgrid((np.arange(nx) + .5) / nx, (np.arange(ny) + .5) / ny)
+r = 0.3 + sum(np.exp(-((u - a) ** 2 + (v - b) ** 2) / (2 * s * s)) for a, b, s in
+              [(.25, .3, .05), (.6, .55, .08), (.4, .8, .04), (.8, .2, .06), (.5, .5, .15)])
+mu = r / r.sum() * n * 0.7 / days
+t0 = time.perf_counter()
+inc = simulate(dict(theta=0.3, omega=1 / 7, sigma=50.0, mu=mu), region, days, seed, grid=grid)
+t_sim = time.perf_counter() - t0
+t0 = time.perf_counter()
+try:
+    m = pw.SEPP(max_iter=50, tol=0, param_tol=0, time_cutoff_days=120, space_cutoff_m=500).fit(inc, grid)
+except pw.NotConvergedError as e:
+    m = e.partial
+t_fit = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(dict(n=len(inc), t_sim=t_sim, t_fit=t_fit, iters=m.n_iter_, pairs=m.n_pairs_, rss_mb=rss,
+                      theta=m.theta_, inv_omega=1 / m.omega_, sigma=m.sigma_)))
+"""
+
+
+def space_time(n: int, seed: int = 1) -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(seed)], capture_output=True, text=True, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"space_time fit, {r['n']:,} events (20 km × 20 km, 10 years, 150 m grid), 50 EM iterations, "
+          f"500 m / 120 d cut-offs: {r['t_fit']:.1f} s fit ({r['t_fit'] / 51:.2f} s per E+M step), "
+          f"peak RSS {r['rss_mb']:,.0f} MB; {r['pairs']:,} pairs within the cut-offs; "
+          f"θ={r['theta']:.3f} 1/ω={r['inv_omega']:.2f} d σ={r['sigma']:.1f} m (truth 0.3, 7, 50); simulate {r['t_sim']:.1f} s")
+    return r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--million", action="store_true", help="also fit 1M events")
+    ap.add_argument("--n", type=int, default=100_000)
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs")
+    time_only_peers()
+    r = space_time(args.n)
+    print(f"  target: under 30 s and 2 GB at 100k -> {'met' if r['t_fit'] < 30 and r['rss_mb'] < 2048 else 'NOT met'}")
+    if args.million:
+        space_time(1_000_000)
+
+
+if __name__ == "__main__":
+    main()
