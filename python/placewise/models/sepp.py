@@ -63,7 +63,8 @@ class SEPP(Model):
         ``"space_time"`` (default) or ``"grid"``.
     time_cutoff_days, space_cutoff_m
         Cut-offs of the space–time triggering kernel (pairs further apart in time or space do
-        not trigger). Ignored by ``kind="grid"``.
+        not trigger). ``kind="grid"`` has no cut-offs (exact recursion) and uses
+        ``time_cutoff_days`` only for its default starting value of ``1/ω``.
     min_sigma_m
         Lower bound on the spatial kernel's s.d. (metres).
     max_iter, tol, param_tol
@@ -72,7 +73,7 @@ class SEPP(Model):
         weighted by θ, as they are not identified when θ → 0), or after ``max_iter`` iterations.
     init
         Starting ``{"theta": ..., "omega": ... (per day), "sigma": ... (m)}``; default
-        θ = 0.5, 1/ω = a tenth of the time scale, σ = space_cutoff_m / 5.
+        θ = 0.5, 1/ω = min(time_cutoff_days, span) / 10, σ = space_cutoff_m / 5.
     on_not_converged
         ``"raise"`` (default): raise :class:`~placewise.NotConvergedError` whose ``.partial``
         is a fitted copy holding the last iterate; ``"warn"``: warn and keep the last iterate.

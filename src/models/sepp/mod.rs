@@ -39,7 +39,8 @@
 //! **Exact repeats.** Events with identical timestamps cannot trigger one another: the sum is
 //! over `t_j < t_i` strictly, so such pairs get `p_ij = 0`. Otherwise every tie (common in data
 //! recorded to the minute or heaped at midnight) is a pair at lag zero whose likelihood grows
-//! without bound as `ω → ∞`. `ω` is further bounded to `[1e-3 / T_c, 1e5]` per day and `σ`
+//! without bound as `ω → ∞`. `ω` is further bounded to `[1e-3 / S, 1e5]` per day (`S` is
+//! `min(T_c, T)` for space–time and the window length `T` for grid) and `σ`
 //! below by `min_sigma_m` (default 1 m: set it to the geocoding precision, since incidents
 //! geocoded to the same address would otherwise drive `σ → 0`).
 //!
@@ -163,7 +164,8 @@ pub struct SeppOptions {
     pub tol: f64,
     /// Parameter change below which the fit may stop (default 1e-4; see the module docs).
     pub param_tol: f64,
-    /// Starting values (default θ = 0.5, 1/ω = min(T_c, T)/10 days, σ = D_c/5).
+    /// Starting values (default θ = 0.5, 1/ω = min(T_c, T)/10 days — also for the grid
+    /// model — and σ = D_c/5).
     pub init: Option<SeppParams>,
     /// Training window `[start, end]` in UTC seconds (default: first and last event).
     pub window: Option<(i64, i64)>,
@@ -471,9 +473,11 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
         SeppKind::Grid => data.span_days,
         SeppKind::SpaceTime => opts.time_cutoff_days.min(data.span_days),
     };
+    // Start at a mean lag of a tenth of min(T_c, T): 12 days with the defaults (for the grid
+    // model too, whose window can be years long; EM crawls from a mean lag of months).
     let mut params = opts.init.unwrap_or(SeppParams {
         theta: 0.5,
-        omega_per_day: 10.0 / time_scale,
+        omega_per_day: 10.0 / opts.time_cutoff_days.min(data.span_days),
         sigma_m: opts.space_cutoff_m / 5.0,
     });
     params.omega_per_day = params
