@@ -135,6 +135,8 @@ class SeppFit:
     @property
     def mu(self) -> _F64: ...
     @property
+    def background_rate(self) -> float: ...
+    @property
     def loglik(self) -> float: ...
     @property
     def loglik_path(self) -> _F64: ...
@@ -161,6 +163,8 @@ def sepp_fit(
     grid: Grid,
     *,
     kind: str = "space_time",
+    background: str = "grid",
+    bandwidth_m: float | None = None,
     time_cutoff_days: float = 120.0,
     space_cutoff_m: float = 500.0,
     min_sigma_m: float = 1.0,

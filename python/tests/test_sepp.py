@@ -296,3 +296,37 @@ def test_simulate_is_seeded_and_sklearn_contract(square):
     assert repr(m).startswith("SEPP(kind='grid'")
     assert pw.models.SEPP is pw.SEPP
     assert isinstance(_native.SeppFit, type)
+
+
+# ---------------------------------------------------------------- KDE background
+def test_kde_background_fits_recovers_and_validates(square):
+    region, grid = square
+    inc = _simulated(square, seed=3)
+    m = pw.SEPP(background="kde", bandwidth_m=300.0).fit(inc, grid)
+    path = m.loglik_path_
+    assert np.all(np.diff(path) >= -1e-10 * np.abs(path[:-1]))
+    # the KDE shape is a smoothed, slightly misspecified background here (the truth is
+    # piecewise constant by 500 m cell), so the tolerance is the plus 5 points
+    assert abs(m.theta_ / 0.3 - 1) < 0.15, m.theta_
+    assert abs(1 / m.omega_ / 7 - 1) < 0.15, 1 / m.omega_
+    assert abs(m.sigma_ / 50 - 1) < 0.15, m.sigma_
+    assert m.n_params_ == 4
+    s = m.predict(horizon="7D")
+    assert s.values.sum() > m.mu_.sum() * 7  # background plus owed triggering
+    # long after the window only the background is left: μ per cell × 7 days
+    late = m.predict(at=int(inc.t[-1]) + 200 * DAY, horizon="7D")
+    assert np.allclose(late.values, m.mu_ * 7, rtol=1e-12, atol=0)
+    # the KDE shape puts most of the background on the grid (some leaks over the edges)
+    assert 0.95 < m.mu_.sum() / m.background_rate_ <= 1.0
+    with pytest.raises(pw.InvalidParameterError, match="bandwidth_m"):
+        pw.SEPP(background="kde").fit(inc, grid)
+    with pytest.raises(pw.InvalidParameterError, match="bandwidth_m"):
+        pw.SEPP(background="kde", bandwidth_m=-5.0).fit(inc, grid)
+    with pytest.raises(pw.InvalidParameterError, match="bandwidth_m"):
+        pw.SEPP(bandwidth_m=100.0).fit(inc, grid)
+    with pytest.raises(pw.InvalidParameterError, match="background"):
+        pw.SEPP(kind="grid", background="kde", bandwidth_m=100.0).fit(inc, grid)
+    with pytest.raises(pw.InvalidParameterError, match="background"):
+        pw.SEPP(background="voronoi").fit(inc, grid)
+    with pytest.raises(pw.DataValidationError, match="increase bandwidth_m"):
+        pw.SEPP(background="kde", bandwidth_m=0.01).fit(inc, grid)

@@ -6,8 +6,8 @@ use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use crate::models::sepp::{
-    fit as core_fit, simulate as core_simulate, Background, SeppFit, SeppKind, SeppOptions,
-    SeppParams, SimulationParams,
+    fit as core_fit, simulate as core_simulate, Background, BackgroundModel, SeppFit, SeppKind,
+    SeppOptions, SeppParams, SimulationParams,
 };
 use crate::python::data::PyIncidents;
 use crate::python::space::{PyGrid, PyRegion};
@@ -46,6 +46,11 @@ impl PySeppFit {
     fn mu<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let g = self.inner.grid();
         owned(py, self.inner.mu_per_day.clone()).reshape([g.ny(), g.nx()])
+    }
+    /// Total background rate, events per day.
+    #[getter]
+    fn background_rate(&self) -> f64 {
+        self.inner.background_rate_per_day
     }
     #[getter]
     fn loglik(&self) -> f64 {
@@ -104,7 +109,8 @@ impl PySeppFit {
 
 /// Fits a SEPP by EM.
 #[pyfunction]
-#[pyo3(signature = (incidents, grid, *, kind="space_time", time_cutoff_days=120.0,
+#[pyo3(signature = (incidents, grid, *, kind="space_time", background="grid", bandwidth_m=None,
+    time_cutoff_days=120.0,
     space_cutoff_m=500.0, min_sigma_m=1.0, max_iter=200, tol=1e-6, param_tol=1e-4, init=None,
     window=None, n_threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -113,6 +119,8 @@ fn sepp_fit(
     incidents: PyRef<'_, PyIncidents>,
     grid: PyRef<'_, PyGrid>,
     kind: &str,
+    background: &str,
+    bandwidth_m: Option<f64>,
     time_cutoff_days: f64,
     space_cutoff_m: f64,
     min_sigma_m: f64,
@@ -124,6 +132,25 @@ fn sepp_fit(
     n_threads: Option<usize>,
 ) -> PyResult<PySeppFit> {
     let mut opts = SeppOptions::new(SeppKind::parse(kind)?);
+    opts.background = match (background, bandwidth_m) {
+        ("grid", None) => BackgroundModel::Grid,
+        ("kde", Some(h)) => BackgroundModel::Kde { bandwidth_m: h },
+        ("kde", None) => {
+            return Err(
+                Error::param("bandwidth_m", "background=\"kde\" needs a bandwidth_m").into(),
+            )
+        }
+        ("grid", Some(_)) => {
+            return Err(Error::param("bandwidth_m", "applies to background=\"kde\" only").into())
+        }
+        (other, _) => {
+            return Err(Error::param(
+                "background",
+                format!("must be \"grid\" or \"kde\", got {other:?}"),
+            )
+            .into())
+        }
+    };
     opts.time_cutoff_days = time_cutoff_days;
     opts.space_cutoff_m = space_cutoff_m;
     opts.min_sigma_m = min_sigma_m;

@@ -61,6 +61,11 @@ class SEPP(Model):
     ----------
     kind
         ``"space_time"`` (default) or ``"grid"``.
+    background, bandwidth_m
+        Space–time background: ``"grid"`` (default; one rate per active cell) or ``"kde"``
+        (a fixed-bandwidth Gaussian KDE of the training events, leave-one-out, s.d.
+        ``bandwidth_m`` metres, times one rate fitted by EM; its shape is fixed so the EM stays
+        exact).
     time_cutoff_days, space_cutoff_m
         Cut-offs of the space–time triggering kernel (pairs further apart in time or space do
         not trigger). ``kind="grid"`` has no cut-offs (exact recursion) and uses
@@ -82,7 +87,7 @@ class SEPP(Model):
 
     Fitted attributes: ``theta_`` (branching ratio), ``omega_`` (decay rate per day; mean lag
     ``1/omega_`` days), ``sigma_`` (metres; None for ``"grid"``), ``mu_`` (background events per
-    day per cell, shape (ny, nx)), ``loglik_``, ``loglik_path_``, ``n_iter_``, ``aic_``,
+    day per cell, shape (ny, nx)), ``background_rate_`` (events per day in all), ``loglik_``, ``loglik_path_``, ``n_iter_``, ``aic_``,
     ``n_params_``, ``converged_``, ``triggered_share_``, ``window_``.
 
     Examples
@@ -101,6 +106,8 @@ class SEPP(Model):
         self,
         kind: str = "space_time",
         *,
+        background: str = "grid",
+        bandwidth_m: float | None = None,
         time_cutoff_days: float = 120.0,
         space_cutoff_m: float = 500.0,
         min_sigma_m: float = 1.0,
@@ -112,6 +119,8 @@ class SEPP(Model):
         n_threads: int | None = None,
     ) -> None:
         self.kind = kind
+        self.background = background
+        self.bandwidth_m = bandwidth_m
         self.time_cutoff_days = time_cutoff_days
         self.space_cutoff_m = space_cutoff_m
         self.min_sigma_m = min_sigma_m
@@ -148,6 +157,8 @@ class SEPP(Model):
             )
         return dict(
             kind=self.kind,
+            background=self.background,
+            bandwidth_m=None if self.bandwidth_m is None else _number("bandwidth_m", self.bandwidth_m),
             time_cutoff_days=_number("time_cutoff_days", self.time_cutoff_days),
             space_cutoff_m=_number("space_cutoff_m", self.space_cutoff_m),
             min_sigma_m=_number("min_sigma_m", self.min_sigma_m),
@@ -197,6 +208,7 @@ class SEPP(Model):
         self.omega_: float = native.omega
         self.sigma_: float | None = None if self.kind == "grid" else native.sigma
         self.mu_: np.ndarray = native.mu
+        self.background_rate_: float = native.background_rate
         self.loglik_: float = native.loglik
         self.loglik_path_: np.ndarray = native.loglik_path
         self.n_iter_: int = native.n_iter

@@ -147,11 +147,29 @@ pub struct SeppParams {
     pub sigma_m: f64,
 }
 
+/// How the space–time background `μ(x, y)` is modelled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BackgroundModel {
+    /// Piecewise constant on the grid's active cells, one free rate per cell (default).
+    Grid,
+    /// A fixed-bandwidth Gaussian kernel density estimate of the training events' locations
+    /// (leave-one-out at each event, truncated at 4 bandwidths) times one constant rate
+    /// `μ₀` fitted by EM. The shape is computed once from all events, so the iteration stays
+    /// an exact EM (monotone likelihood); Mohler et al. (2011) instead re-weight the kernel by
+    /// `p_ii` each iteration, which is not an EM. Space–time model only.
+    Kde {
+        /// Kernel standard deviation per axis, metres.
+        bandwidth_m: f64,
+    },
+}
+
 /// Options of [`fit`], with documented defaults ([`SeppOptions::new`]).
 #[derive(Debug, Clone)]
 pub struct SeppOptions {
     /// The model.
     pub kind: SeppKind,
+    /// Background model (default [`BackgroundModel::Grid`]).
+    pub background: BackgroundModel,
     /// Time cut-off `T_c` of the triggering kernel, days (space–time only; default 120).
     pub time_cutoff_days: f64,
     /// Space cut-off `D_c` of the triggering kernel, metres (space–time only; default 500).
@@ -178,6 +196,7 @@ impl SeppOptions {
     pub fn new(kind: SeppKind) -> Self {
         SeppOptions {
             kind,
+            background: BackgroundModel::Grid,
             time_cutoff_days: 120.0,
             space_cutoff_m: 500.0,
             min_sigma_m: 1.0,
@@ -226,6 +245,16 @@ impl SeppOptions {
                 require_positive("init.sigma", p.sigma_m)?;
             }
         }
+        if let BackgroundModel::Kde { bandwidth_m } = self.background {
+            require_positive("bandwidth_m", bandwidth_m)?;
+            if self.kind == SeppKind::Grid {
+                return Err(Error::param(
+                    "background",
+                    "the grid model's background is one rate per cell; a KDE background needs \
+                     kind = space_time",
+                ));
+            }
+        }
         if self.n_threads == Some(0) {
             return Err(Error::param("n_threads", "must be at least 1"));
         }
@@ -242,6 +271,9 @@ pub struct SeppFit {
     pub params: SeppParams,
     /// Background rate per cell, events per day (length `n_cells`, zero for inactive cells).
     pub mu_per_day: Vec<f64>,
+    /// Total background rate, events per day (`Σ mu_per_day`, or `μ₀` for a KDE background,
+    /// part of whose mass may fall off the grid).
+    pub background_rate_per_day: f64,
     /// Log-likelihood at the fitted parameters (times in days; space–time in metres).
     pub loglik: f64,
     /// Log-likelihood at the start and after each iteration (never decreasing).
@@ -302,6 +334,8 @@ pub(crate) struct State<'a> {
     pub params: SeppParams,
     /// Background intensity per cell: per day per m² (space–time) or per day (grid).
     pub mu_density: &'a [f64],
+    /// Background intensity at each event (per day per m²), overriding `mu_density` (KDE).
+    pub mu_event: Option<&'a [f64]>,
 }
 
 /// Validated training data in the units the fit uses.
@@ -492,18 +526,55 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
     }
     // Starting background: each cell's share of the events, times (1 − θ) capped.
     let bg_share = (1.0 - params.theta).clamp(0.1, 0.9);
-    let mut mu = vec![0.0; grid.n_cells()];
-    for &c in &data.cell {
-        mu[c as usize] += bg_share / data.span_days;
+    let kde = match opts.background {
+        BackgroundModel::Kde { bandwidth_m } => {
+            Some(space_time::kde_background(&data, &grid, bandwidth_m))
+        }
+        BackgroundModel::Grid => None,
+    };
+    if let Some(k) = &kde {
+        if let Some(i) = k.f_event.iter().position(|&f| f <= 0.0) {
+            return Err(Error::data(
+                Some(i),
+                "x/y",
+                "no other event within 4 × bandwidth_m, so the KDE background is zero at this \
+                 event; increase bandwidth_m",
+            ));
+        }
     }
+    let mut mu0 = bg_share * n as f64 / data.span_days;
+    let mut mu = vec![0.0; grid.n_cells()];
+    match &kde {
+        Some(k) => {
+            for (m, &s) in mu.iter_mut().zip(&k.cell_share) {
+                *m = mu0 * s;
+            }
+        }
+        None => {
+            for &c in &data.cell {
+                mu[c as usize] += bg_share / data.span_days;
+            }
+        }
+    }
+    let mu_event = |mu0: f64| -> Option<Vec<f64>> {
+        kde.as_ref()
+            .map(|k| k.f_event.iter().map(|&f| mu0 * f).collect())
+    };
+    let total_rate = |mu: &[f64], mu0: f64| -> f64 {
+        if kde.is_some() {
+            mu0
+        } else {
+            mu.iter().sum()
+        }
+    };
     let density = |mu: &[f64]| -> Vec<f64> {
         mu.iter()
             .zip(&measure)
             .map(|(&m, &a)| if a > 0.0 { m / a } else { 0.0 })
             .collect()
     };
-    let loglik_of = |stats: &EStats, params: &SeppParams, mu: &[f64]| -> f64 {
-        let bg: f64 = mu.iter().sum::<f64>() * data.span_days;
+    let loglik_of = |stats: &EStats, params: &SeppParams, bg_rate: f64| -> f64 {
+        let bg: f64 = bg_rate * data.span_days;
         let comp =
             params.theta * mstep::compensator_sum(&data.tau, params.omega_per_day, kind, opts);
         stats.sum_log_lambda - bg - comp
@@ -511,16 +582,18 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
 
     let mut p_bg = vec![0.0; n];
     let mut dens = density(&mu);
+    let mut ev = mu_event(mu0);
     let mut stats = engine.estep(
         &data,
         &State {
             params,
             mu_density: &dens,
+            mu_event: ev.as_deref(),
         },
         &mut p_bg,
         opts,
     );
-    let mut ll = loglik_of(&stats, &params, &mu);
+    let mut ll = loglik_of(&stats, &params, total_rate(&mu, mu0));
     let mut path = vec![ll];
     let mut converged = false;
     let mut reason = String::new();
@@ -530,24 +603,36 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
         // M-step.
         let new_params = mstep::update(&stats, &params, &data.tau, kind, opts, time_scale);
         let mut new_mu = vec![0.0; grid.n_cells()];
-        for i in 0..n {
-            new_mu[data.cell[i] as usize] += p_bg[i];
-        }
-        for m in new_mu.iter_mut() {
-            *m /= data.span_days;
+        let new_mu0 = p_bg.iter().sum::<f64>() / data.span_days;
+        match &kde {
+            Some(k) => {
+                for (m, &s) in new_mu.iter_mut().zip(&k.cell_share) {
+                    *m = new_mu0 * s;
+                }
+            }
+            None => {
+                for i in 0..n {
+                    new_mu[data.cell[i] as usize] += p_bg[i];
+                }
+                for m in new_mu.iter_mut() {
+                    *m /= data.span_days;
+                }
+            }
         }
         // E-step at the new parameters (gives their log-likelihood).
         dens = density(&new_mu);
+        ev = mu_event(new_mu0);
         let new_stats = engine.estep(
             &data,
             &State {
                 params: new_params,
                 mu_density: &dens,
+                mu_event: ev.as_deref(),
             },
             &mut p_bg,
             opts,
         );
-        let new_ll = loglik_of(&new_stats, &new_params, &new_mu);
+        let new_ll = loglik_of(&new_stats, &new_params, total_rate(&new_mu, new_mu0));
         let d_ll = rel_change(new_ll, ll);
         // θ is a ratio: its absolute change counts. ω and σ matter in proportion to θ (they
         // are not identified as θ → 0), so their relative changes are weighted by θ.
@@ -556,14 +641,15 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
             .abs()
             .max(th * rel_change(new_params.omega_per_day, params.omega_per_day))
             .max(rel_change(
-                new_mu.iter().sum::<f64>(),
-                mu.iter().sum::<f64>(),
+                total_rate(&new_mu, new_mu0),
+                total_rate(&mu, mu0),
             ));
         if kind == SeppKind::SpaceTime {
             d_par = d_par.max(th * rel_change(new_params.sigma_m, params.sigma_m));
         }
         params = new_params;
         mu = new_mu;
+        mu0 = new_mu0;
         stats = new_stats;
         ll = new_ll;
         n_pairs = stats.n_pairs;
@@ -586,12 +672,18 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
     if !converged && ll.is_finite() {
         reason = format!("reached max_iter = {}: {reason}", opts.max_iter);
     }
-    let k = kind.n_trigger_params() + mu.iter().filter(|&&m| m > 0.0).count();
+    let k = kind.n_trigger_params()
+        + if kde.is_some() {
+            1
+        } else {
+            mu.iter().filter(|&&m| m > 0.0).count()
+        };
     let triggered_share = stats.p_trig / n as f64;
     let end = data.start + (data.span_days * SECONDS_PER_DAY).round() as i64;
     Ok(SeppFit {
         kind,
         params,
+        background_rate_per_day: total_rate(&mu, mu0),
         mu_per_day: mu,
         loglik: ll,
         loglik_path: path,

@@ -139,7 +139,10 @@ impl SpaceTimeIndex {
                             pairs += 1;
                         }
                     }
-                    let mu = st.mu_density[data.cell[i] as usize];
+                    let mu = match st.mu_event {
+                        Some(m) => m[i],
+                        None => st.mu_density[data.cell[i] as usize],
+                    };
                     let trig = c * sg;
                     let lam = (mu + trig).max(f64::MIN_POSITIVE);
                     *pb = mu / lam;
@@ -157,6 +160,64 @@ impl SpaceTimeIndex {
             total.add(part);
         }
         total
+    }
+}
+
+/// The fixed KDE background shape (see [`super::BackgroundModel::Kde`]).
+pub(crate) struct KdeBackground {
+    /// Leave-one-out density at each event, per m².
+    pub f_event: Vec<f64>,
+    /// Share of the density in each cell (sums to 1 less what falls off the grid).
+    pub cell_share: Vec<f64>,
+}
+
+/// Leave-one-out Gaussian KDE (s.d. `h` per axis, truncated at `4h`) at every event, by a
+/// bucket index of side `4h`, and each cell's share of the density (exact Gaussian cell
+/// integrals). Chunks run in parallel with results in event order (deterministic).
+pub(crate) fn kde_background(data: &Data, grid: &Grid, h: f64) -> KdeBackground {
+    let n = data.x.len();
+    let reach = 4.0 * h;
+    let idx = SpaceTimeIndex::new(data, reach);
+    let r2max = reach * reach;
+    let inv2h2 = 1.0 / (2.0 * h * h);
+    let k0 = 1.0 / (2.0 * std::f64::consts::PI * h * h);
+    let mut f_event = vec![0.0; n];
+    f_event
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ci, out)| {
+            for (k, f) in out.iter_mut().enumerate() {
+                let i = ci * CHUNK + k;
+                let mut s = 0.0;
+                for &(a, b) in &idx.neighbours[idx.bucket_of[i] as usize] {
+                    for j in a as usize..b as usize {
+                        let dx = data.x[i] - idx.bx[j];
+                        let dy = data.y[i] - idx.by[j];
+                        let r2 = dx * dx + dy * dy;
+                        if r2 <= r2max {
+                            s += (-r2 * inv2h2).exp();
+                        }
+                    }
+                }
+                // remove the event's own kernel (leave-one-out)
+                *f = k0 * (s - 1.0).max(0.0) / (n as f64 - 1.0).max(1.0);
+            }
+        });
+    let mut cell_share = vec![0.0; grid.n_cells()];
+    for i in 0..n {
+        spread_gaussian(
+            grid,
+            data.x[i],
+            data.y[i],
+            h,
+            reach,
+            1.0 / n as f64,
+            &mut cell_share,
+        );
+    }
+    KdeBackground {
+        f_event,
+        cell_share,
     }
 }
 

@@ -80,7 +80,20 @@ fn brute_loglik(inc: &Incidents, grid: &Grid, fit: &SeppFit) -> f64 {
             SeppKind::Grid => 1.0,
             SeppKind::SpaceTime => grid.cell_area() * grid.coverage()[c],
         };
-        let mut lam = fit.mu_per_day[c] / area;
+        let mut lam = match fit.options.background {
+            BackgroundModel::Grid => fit.mu_per_day[c] / area,
+            BackgroundModel::Kde { bandwidth_m: h } => {
+                // leave-one-out Gaussian KDE truncated at 4h
+                let mut f = 0.0;
+                for j in 0..n {
+                    let r2 = (inc.x()[i] - inc.x()[j]).powi(2) + (inc.y()[i] - inc.y()[j]).powi(2);
+                    if j != i && r2 <= 16.0 * h * h {
+                        f += (-r2 / (2.0 * h * h)).exp() / (2.0 * std::f64::consts::PI * h * h);
+                    }
+                }
+                fit.background_rate_per_day * f / (n - 1) as f64
+            }
+        };
         for j in 0..n {
             if inc.t()[j] >= inc.t()[i] {
                 continue;
@@ -107,7 +120,7 @@ fn brute_loglik(inc: &Incidents, grid: &Grid, fit: &SeppFit) -> f64 {
         }
         ll += lam.ln();
     }
-    ll -= fit.mu_per_day.iter().sum::<f64>() * span;
+    ll -= fit.background_rate_per_day * span;
     for j in 0..n {
         let rest = (end - inc.t()[j]) as f64 / DAY;
         ll -= match fit.kind {
@@ -139,13 +152,35 @@ fn loglik_matches_brute_force_for_both_kinds() {
             f.loglik
         );
     }
+    // KDE background
+    let mut o = SeppOptions::new(SeppKind::SpaceTime);
+    o.background = BackgroundModel::Kde { bandwidth_m: 700.0 };
+    o.max_iter = 5;
+    let f = fit(&inc, grid.clone(), &o).unwrap();
+    let b = brute_loglik(&inc, &grid, &f);
+    assert!(
+        (f.loglik - b).abs() < 1e-9 * b.abs(),
+        "kde: {} vs {b}",
+        f.loglik
+    );
 }
 
 #[test]
 fn em_loglik_never_decreases() {
     let (inc, grid) = simulated(0.3, 50.0, 3.0, 300.0, 9);
-    for kind in [SeppKind::SpaceTime, SeppKind::Grid] {
-        let mut o = SeppOptions::new(kind);
+    let kde = |mut o: SeppOptions| {
+        o.background = BackgroundModel::Kde { bandwidth_m: 400.0 };
+        o
+    };
+    for (kind, o) in [
+        (SeppKind::SpaceTime, SeppOptions::new(SeppKind::SpaceTime)),
+        (SeppKind::Grid, SeppOptions::new(SeppKind::Grid)),
+        (
+            SeppKind::SpaceTime,
+            kde(SeppOptions::new(SeppKind::SpaceTime)),
+        ),
+    ] {
+        let mut o = o;
         o.max_iter = 40;
         o.tol = 0.0;
         o.param_tol = 0.0;
@@ -319,6 +354,7 @@ fn prediction_integrates_the_kernel() {
         kind: SeppKind::SpaceTime,
         params: p,
         mu_per_day: vec![0.0; grid.n_cells()],
+        background_rate_per_day: 0.0,
         loglik: 0.0,
         loglik_path: vec![],
         n_iter: 0,
