@@ -67,3 +67,7 @@ from .policy import AuditPolicy  # noqa: E402
 from .runlog import RunLog  # noqa: E402
 
 __all__ += ["audit", "runlog", "AuditPolicy", "RunLog"]
+# --- sepp (issue 4) ---
+from .models import SEPP  # noqa: E402
+
+__all__ += ["SEPP"]

@@ -337,6 +337,33 @@ class Incidents:
         df["__x"], df["__y"] = xs, ys
         return cls.from_frame(df, x="__x", y="__y", t=t, crs=gdf.crs, **kwargs)
 
+    @classmethod
+    def from_arrays(
+        cls,
+        x: Any,
+        y: Any,
+        t: Any,
+        *,
+        crs: Any,
+        tz: str = "UTC",
+        region: Region | None = None,
+        source: str | None = None,
+    ) -> Incidents:
+        """Incidents from coordinate arrays already in the metric ``crs`` and times as int64 UTC
+        seconds (simulations, tests). Rows go through the same validation and quality report
+        as :meth:`from_frame`; with ``region``, points outside it are dropped and counted."""
+        xs = np.ascontiguousarray(x, dtype=np.float64)
+        ys = np.ascontiguousarray(y, dtype=np.float64)
+        ts = np.ascontiguousarray(t, dtype=np.int64)
+        if not (xs.ndim == ys.ndim == ts.ndim == 1 and len(xs) == len(ys) == len(ts)):
+            raise InvalidParameterError(
+                f"invalid parameter `x, y, t`: must be 1-d arrays of one length, got shapes {xs.shape}, {ys.shape}, {ts.shape}"
+            )
+        target = as_crs(crs, "crs")
+        native, rep = _native.ingest(xs, ys, ts, np.zeros(len(xs), dtype=bool),
+                                     region=region._native if region is not None else None)
+        return cls(native, target, DataQualityReport(json.loads(rep), crs=target, tz=tz), tz=tz, source=source)
+
     # ---------------------------------------------------------------- access
     def __len__(self) -> int:
         return len(self._native)

@@ -24,3 +24,6 @@ mod window;
 
 pub use kde_binned::binned_error_bound;
 pub use kde_exact::kernel_grid;
+/// Self-exciting point processes (Mohler et al. 2011 space–time, 2015 grid ETAS): EM fit, simulation, prediction.
+pub mod sepp;
+pub use sepp::{SeppFit, SeppKind, SeppOptions, SeppParams};

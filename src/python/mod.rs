@@ -14,6 +14,7 @@ mod evaluate;
 mod models;
 mod provenance;
 mod report;
+mod sepp;
 mod space;
 mod stats;
 mod surface;
@@ -27,6 +28,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     space::register(m)?;
     surface::register(m)?;
     models::register(m)?;
+    sepp::register(m)?;
     stats::register(m)?;
     evaluate::register(m)?;
     allocate::register(m)?;

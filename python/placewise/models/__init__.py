@@ -12,3 +12,7 @@ from .kde import KDE, kde_grid
 from .naive import Naive
 
 __all__ += ["Naive", "KDE", "kde_grid", "RetrospectiveHotspot", "ProspectiveHotspot"]
+# --- sepp (issue 4) ---
+from .sepp import SEPP  # noqa: E402
+
+__all__ += ["SEPP"]
