@@ -7,7 +7,7 @@ on it.
 
 from __future__ import annotations
 
-from . import _native, datasets, evaluate, exceptions, space
+from . import _native, datasets, evaluate, exceptions, report, space
 from .data import DataQualityReport, Incidents
 from .exceptions import (
     DataValidationError,
@@ -29,6 +29,8 @@ __version__: str = _native.__version__
 __all__ = [
     "__version__",
     "datasets",
+    "report",
+    "evaluate",
     "exceptions",
     "DataQualityReport",
     "Incidents",

@@ -1,0 +1,150 @@
+"""Writes the analyst notebooks in notebooks/ (outputs stripped). Edit the cells here, rerun,
+and commit both; `make test` executes the notebooks on the bundled data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).resolve().parents[1] / "notebooks"
+
+SETUP = """import warnings
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import placewise as pw
+
+warnings.simplefilter("ignore", pw.exceptions.PlacewiseWarning)
+city = pw.datasets.load_chicago(cell_size=150)
+inc, grid, pop = city.incidents, city.grid, city.population
+inc"""
+
+BOOKS: dict[str, list[tuple[str, str]]] = {
+    "01_hotspots.ipynb": [
+        ("md", "# Hotspots on real data\n\nChicago aggravated assaults 2018–2019 (bundled with placewise), on a 150 m grid "
+               "over the 77 community areas. We look at the data first — what was dropped or repaired and why — then at "
+               "kernel density and prospective hotspot maps, Getis–Ord Gi* with a multiple-testing correction, emerging "
+               "hot spots, and the near-repeat (Knox) table."),
+        ("code", SETUP),
+        ("md", "## The data-quality report\nEvery row read is either kept or dropped for one stated reason."),
+        ("code", "inc.quality"),
+        ("code", "print(inc.quality.summary())\ninc.quality.spikes.head()"),
+        ("md", "## Kernel density and prospective hotspots\nBoth use only incidents before the prediction time."),
+        ("code", "kde = pw.KDE(bandwidth=600, mode=\"binned\", window_days=365).fit(inc, grid)\n"
+                 "s_kde = kde.predict(at=\"2019-07-01\")\n"
+                 "pro = pw.ProspectiveHotspot().fit(inc, grid)\n"
+                 "s_pro = pro.predict(at=\"2019-07-01\")\n"
+                 "fig, axes = plt.subplots(1, 2, figsize=(11, 6))\n"
+                 "s_kde.plot(ax=axes[0]); s_pro.plot(ax=axes[1])\n"
+                 "s_kde.top(5)"),
+        ("md", "## Getis–Ord Gi* on counts, with FDR correction\nThe result states its sidedness and correction."),
+        ("code", "counts = pw.Surface(grid.counts(inc.between(\"2019-01-01\", \"2020-01-01\")), grid, \"counts 2019\")\n"
+                 "gi = pw.stats.gi_star(counts, distance=450, permutations=99, seed=0, correction=\"fdr_bh\")\n"
+                 "gi"),
+        ("code", "gi.to_frame().head()"),
+        ("md", "## Emerging hot spots\nGi* per four-week slice, then a Mann–Kendall trend test per cell."),
+        ("code", "ehs = pw.stats.emerging_hotspots(inc, grid, step=\"28D\")\nehs"),
+        ("md", "## Near repeats: the Knox table\nDo assaults cluster in space *and* time more than chance?"),
+        ("code", "kx = pw.stats.knox(inc.between(\"2019-01-01\", \"2019-07-01\"), space_bands=[0, 100, 200, 400],\n"
+                 "                   time_bands=[0, 7, 14, 28], permutations=99, seed=0)\nkx"),
+    ],
+    "02_choosing_a_model.ipynb": [
+        ("md", "# Choosing a model\n\nIs a model better than last period's counts, on our data, by how much, and how sure "
+               "are we? A rolling backtest answers with intervals, against the naive baseline that is always included."),
+        ("code", SETUP),
+        ("code", "res = pw.evaluate.backtest(\n"
+                 "    {\"KDE 600 m\": pw.KDE(bandwidth=600, mode=\"binned\", window_days=365),\n"
+                 "     \"Prospective\": pw.ProspectiveHotspot(),\n"
+                 "     \"SEPP (grid)\": pw.SEPP(kind=\"grid\")},\n"
+                 "    inc, grid, start=\"2019-07-01\", end=\"2019-12-29\", step=\"14D\", train_window=\"365D\",\n"
+                 "    coverage=[0.01, 0.05], bootstrap=1000, seed=0, progress=False)\nres"),
+        ("code", "s = res.summary()\ns[s.metric.isin([\"pai\", \"pei_star\"])]"),
+        ("md", "Each model minus the naive baseline, paired by origin. An interval that contains 0 means we cannot tell "
+               "them apart; a negative one means the model is worse than last period's counts."),
+        ("code", "c = res.compare()\nc[c.metric.isin([\"pai\", \"pei_star\"])]"),
+        ("code", "fig, axes = plt.subplots(1, 2, figsize=(12, 4))\nres.plot(\"curves\", ax=axes[0]); res.plot(\"time\", ax=axes[1])"),
+        ("md", "## SEPP parameters\nThe self-exciting model says how much of the data is triggered by earlier incidents "
+               "(θ), how fast that decays (ω), and — in the space–time version — over what distance (σ)."),
+        ("code", "sepp = pw.SEPP(kind=\"grid\").fit(inc.until(\"2019-07-01\"), grid)\n"
+                 "pd.Series({\"theta\": sepp.theta_, \"1/omega (days)\": 1 / sepp.omega_, \"log-likelihood\": sepp.loglik_,\n"
+                 "           \"iterations\": sepp.n_iter_, \"AIC\": sepp.aic_})"),
+    ],
+    "03_map_to_plan.ipynb": [
+        ("md", "# From map to plan\n\nA risk map is not a plan: a fixed number of units must go somewhere. We compare "
+               "strategies and look at who would bear the patrol, then constrain it with the fairness LP and read its "
+               "price."),
+        ("code", SETUP),
+        ("code", "surface = pw.KDE(bandwidth=600, mode=\"binned\", window_days=365).fit(inc, grid).predict(at=\"2019-12-01\")\n"
+                 "budget = pw.Budget(units=60)\n"
+                 "plans = {s: pw.allocate(surface, budget=budget, strategy=s, population=pop, seed=0)\n"
+                 "         for s in [\"top_k\", \"proportional\", \"randomized\"]}\n"
+                 "plans[\"fair\"] = pw.allocate(surface, budget=budget, strategy=\"fair\", population=pop, reference=\"WHITE\", tau=0.8)\n"
+                 "pd.DataFrame({k: p.summary() for k, p in plans.items()}).T[[\"cells_patrolled\", \"risk_covered\", \"risk_share\"]]"),
+        ("md", "Exposure per capita relative to the reference group, for each strategy:"),
+        ("code", "pd.DataFrame({k: p.audit.by_group[\"ratio_to_reference\"] for k, p in plans.items()})"),
+        ("code", "plans[\"fair\"].price_of_fairness"),
+        ("code", "fig, axes = plt.subplots(1, 2, figsize=(12, 6))\nplans[\"top_k\"].plot(ax=axes[0]); plans[\"fair\"].plot(ax=axes[1])"),
+        ("md", "## Multi-shift plans\nA different surface per shift, one budget each."),
+        ("code", "day = pw.KDE(bandwidth=600, mode=\"binned\").fit(inc, grid).predict(at=\"2019-12-01\")\n"
+                 "plan = pw.allocate_shifts({\"day\": day, \"night\": surface}, budgets={\"day\": 40, \"night\": 60}, strategy=\"top_k\")\n"
+                 "plan"),
+        ("code", "plans[\"fair\"].to_frame(patrolled_only=True).head()"),
+    ],
+    "04_auditing.ipynb": [
+        ("md", "# Auditing an allocation\n\nDisparity with intervals, the data's provenance, the feedback loop (the Ensign "
+               "urn and a spatial simulation on this grid, with mitigations), a policy check, the run log, and the full "
+               "report an oversight body reads."),
+        ("code", SETUP),
+        ("code", "surface = pw.KDE(bandwidth=600, mode=\"binned\", window_days=365).fit(inc, grid).predict(at=\"2019-12-01\")\n"
+                 "plan = pw.allocate(surface, budget=pw.Budget(units=60), strategy=\"top_k\", population=pop, seed=0)\n"
+                 "plan.audit"),
+        ("code", "plan.audit.ratio()"),
+        ("code", "plan.concentration"),
+        ("md", "## Data provenance"),
+        ("code", "pw.audit.data_provenance(inc, population=pop)"),
+        ("md", "## The Ensign et al. (2018) urn\nThe Oakland example: without the correction the patrol share runs away; "
+               "with it, it converges to the truth."),
+        ("code", "plain = pw.audit.ensign_urn(rates=(3.68511, 2.816466), prior=(609, 379), draws=1000, runs=200, seed=0)\n"
+                 "fixed = pw.audit.ensign_urn(rates=(3.68511, 2.816466), prior=(609, 379), draws=1000, runs=200, seed=0, correction=True)\n"
+                 "pd.DataFrame([plain.summary(), fixed.summary()])"),
+        ("md", "## A spatial feedback simulation on this grid, with mitigations"),
+        ("code", "truth = pw.KDE(bandwidth=600, mode=\"binned\").fit(inc, grid).predict()\n"
+                 "fb = pw.audit.compare_mitigations(grid=grid, truth=truth, budget=60, rounds=10, replicates=2,\n"
+                 "                                  incidents_per_round=300.0, population=pop, seed=0)\n"
+                 "fb.table()"),
+        ("md", "## Policy, override and run log"),
+        ("code", "import tempfile, os\n"
+                 "policy = pw.AuditPolicy.from_file(\"../audits/policy.toml\")\n"
+                 "try:\n"
+                 "    pw.allocate(surface, budget=pw.Budget(units=60), strategy=\"top_k\", population=pop, policy=policy)\n"
+                 "except pw.PolicyViolation as e:\n"
+                 "    print(\"blocked:\", *e.checks, sep=\"\\n  \")\n"
+                 "fair = pw.allocate(surface, budget=pw.Budget(units=60), strategy=\"fair\", population=pop, reference=\"WHITE\",\n"
+                 "                   policy=policy)\n"
+                 "log = pw.RunLog(os.path.join(tempfile.mkdtemp(), \"runs.jsonl\"))\n"
+                 "log.append(pw.runlog.make_record(inputs={\"incidents\": inc, \"population\": pop}, outputs={\"dose\": fair.dose},\n"
+                 "                                 params={\"strategy\": \"fair\"}, seed=0, audit=fair.audit))\n"
+                 "log.verify()"),
+        ("md", "## The report"),
+        ("code", "report = pw.report.AuditReport(title=\"Chicago — notebook audit\", incidents=inc, plan=fair, feedback=fb,\n"
+                 "                               urn=plain, run_log=log, policy=policy)\n"
+                 "path = os.path.join(tempfile.mkdtemp(), \"audit.html\")\nreport.to_html(path)\nreport"),
+    ],
+}
+
+
+def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    for name, cells in BOOKS.items():
+        nb = nbf.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src) for kind, src in cells]
+        nbf.write(nb, HERE / name)
+        print("wrote", HERE / name)
+
+
+if __name__ == "__main__":
+    main()
