@@ -8,7 +8,7 @@ OUT    ?= out/demo
 export PLACEWISE_SHARED_DATA := $(SHARED)/data
 export MPLBACKEND := Agg
 
-.PHONY: demo test install deps rust-test lint fmt py-test stubtest notebooks bench audits clean browser
+.PHONY: demo test install deps rust-test lint fmt py-test stubtest notebooks bench audits results clean browser
 
 $(VENV)/.deps: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ notebooks: install
 	$(VPY) scripts/run_notebooks.py notebooks
 
 test: lint rust-test stubtest notebooks py-test
+
+audits: install
+	$(VPY) scripts/make_audits.py $(SHARED)/data
+
+results: install
+	$(VPY) scripts/backtest_table.py $(SHARED)/data
 
 bench: install
 	cargo bench
