@@ -363,8 +363,15 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code) if isinstance(e.code, int) else EXIT_USAGE
     from .exceptions import PolicyViolation
 
+    def one_line(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if not args.quiet:
+            print(f"placewise: warning: {message}", file=sys.stderr)
+
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = one_line
+            return int(args.func(args))
     except PolicyViolation as e:
         if args.debug:
             raise

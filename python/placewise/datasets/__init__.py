@@ -117,7 +117,7 @@ def read_chicago(data_dir: str | os.PathLike[str], cell_size: float = 150.0, **k
     frame = pd.read_csv(d / "chicago_aggravated_assaults.csv.gz", dtype={"date": "string"})
     areas = gpd.read_file(d / "chicago_community_areas_2020.geojson")
     districts = gpd.read_file(d / "chicago_police_districts.kml")
-    return _chicago(frame, areas, districts, cell_size, str(d), **kwargs)
+    return _chicago(frame, areas, districts, cell_size, f"{d.name} (full data set)", **kwargs)
 
 
 def normalise_name(name: str) -> str:
@@ -180,7 +180,7 @@ def read_toronto(data_dir: str | os.PathLike[str], cell_size: float = 150.0, **k
     kwargs.setdefault("duplicates", "keep")
     inc = Incidents.from_frame(
         frame, x="Long", y="Lat", t="local_time", crs="EPSG:4326", tz=TORONTO_TZ, category="MCI",
-        default_origin="reported", region=region, source=str(Path(data_dir) / "toronto_mci_2014_2021"),
+        default_origin="reported", region=region, source="toronto_mci_2014_2021 (full data set)",
         **kwargs,
     )
     grid = Grid(region, cell_size=cell_size)

@@ -51,8 +51,8 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
         "ratio": bg[col],
         "ratio 95 % low": bg[f"{col}_low"],
         "ratio 95 % high": bg[f"{col}_high"],
-        "verdict": bg["verdict"] if compare_to == "reference" else [
-            "within" if lo <= v <= hi else ("above" if v > hi else "below") for v in bg[col]],
+        "verdict": ["within" if lo * (1 - 1e-6) <= v <= hi * (1 + 1e-6) else ("above" if v > hi else "below")
+                    for v in bg[col]],
         "share of its incidents covered": bg["protection"],
     })
     s.tables.append(("Patrol exposure and protection by group", table(t)))
@@ -60,8 +60,10 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
         "The last column is the protection side: the share of the (expected) incidents in each group's cells that "
         "the allocation covers. Being under-protected is a disparity too."
     )
-    outside = t[(t["ratio"] < lo) | (t["ratio"] > hi)]
-    value = "; ".join(f"{g} {r:.2f}" for g, r in zip(outside["group"], outside["ratio"])) or "all groups within"
+    # the same edge tolerance as the policy check (1e-6 relative: LP solutions sit on the edge)
+    outside = t[(t["ratio"] < lo * (1 - 1e-6)) | (t["ratio"] > hi * (1 + 1e-6))]
+    value = "; ".join(f"{g} {r:.3f}" for g, r in zip(outside["group"], outside["ratio"])) or (
+        f"all groups within (range {t['ratio'].min():.3f}–{t['ratio'].max():.3f})")
     verdicts.append(Verdict(f"Exposure ratio between groups within the band ({against})",
                             "fail" if len(outside) else "pass", value, f"{lo:.2f}–{hi:.2f}",
                             "Groups outside the band carry much more (or much less) patrol per person than the comparison."))
