@@ -59,19 +59,18 @@ TRAINING = ("all", "reported", "ensign")
 _ROUND_SECONDS = 7 * 86_400
 
 
-def _records(grid: Grid, counts: list[np.ndarray], ids: np.ndarray, cx: np.ndarray, cy: np.ndarray) -> Incidents:
-    """Recorded counts per round as weighted incidents at cell centres (one row per round and cell)."""
+def _compact(counts: np.ndarray, r: int, cx: np.ndarray, cy: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One round's recorded counts as rows at cell centres (cells with a record only)."""
+    nz = np.flatnonzero(counts)
+    return cx[nz], cy[nz], np.full(nz.size, r * _ROUND_SECONDS, dtype=np.int64), counts[nz].astype(np.float64)
+
+
+def _records(grid: Grid, rounds: list[tuple[np.ndarray, ...]]) -> Incidents:
+    """Recorded rounds as weighted incidents at cell centres (one row per round and cell)."""
     from .data import DataQualityReport
     from .data import Incidents as Inc
 
-    xs, ys, ts, ws = [], [], [], []
-    for r, c in enumerate(counts):
-        nz = np.flatnonzero(c)
-        xs.append(cx[nz])
-        ys.append(cy[nz])
-        ts.append(np.full(nz.size, r * _ROUND_SECONDS, dtype=np.int64))
-        ws.append(c[nz].astype(np.float64))
-    x, y, t, w = (np.concatenate(v) for v in (xs, ys, ts, ws))
+    x, y, t, w = (np.concatenate([r[k] for r in rounds]) for k in range(4))
     native, rep = _native.ingest(x, y, t, np.zeros(t.size, dtype=bool), weight=w, time_range=(-(2**40), 2**40))
     return Inc(native, grid.crs, DataQualityReport(json.loads(rep), grid.crs, "UTC"), tz="UTC", source="feedback simulation")
 
@@ -154,7 +153,7 @@ def _replicate(cfg: _Config, grid: Grid, lam: np.ndarray, report: np.ndarray, q:
     true_top = np.zeros(n, dtype=bool)
     true_top[np.lexsort((ids, -lam))[:k_top]] = True
     dose = np.full(n, units / n)  # warm-up: patrol spread evenly
-    history: list[np.ndarray] = []
+    history: list[tuple[np.ndarray, ...]] = []
     rows = []
     for r in range(cfg.warmup_rounds + cfg.rounds):
         occurred = rng.poisson(lam)
@@ -169,12 +168,12 @@ def _replicate(cfg: _Config, grid: Grid, lam: np.ndarray, report: np.ndarray, q:
             share = dose / dose.sum() if dose.sum() > 0 else np.zeros(n)
             accept = (1.0 - share) / (1.0 - share).max()
             recorded = reported + rng.binomial(discovered, accept)
-        history.append(recorded)
+        history.append(_compact(recorded, r, cx, cy))
         if cfg.history_rounds is not None:
             history = history[-cfg.history_rounds:]
         if r < cfg.warmup_rounds - 1:
             continue
-        train = _records(grid, history, ids, cx, cy)
+        train = _records(grid, history)
         model = cfg.model.clone() if hasattr(cfg.model, "clone") else cfg.model
         surface = model.fit(train, grid).predict(at=int(train.t.max()) + _ROUND_SECONDS)
         kwargs = dict(cfg.strategy_kwargs)
