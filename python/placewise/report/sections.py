@@ -98,6 +98,15 @@ def data(incidents: Any, provenance: Any, verdicts: list[Verdict], policy: Any) 
     return s
 
 
+def _span(td: Any) -> str:
+    """A duration in plain words ("7 days", "36 hours")."""
+    td = pd.Timedelta(td)
+    if td % pd.Timedelta(days=1) == pd.Timedelta(0):
+        n = td.days
+        return f"{n} day" + ("s" if n != 1 else "")
+    return f"{td / pd.Timedelta(hours=1):g} hours"
+
+
 def _fmt_limit(limit: Any) -> str:
     return "—" if limit is None else f"≤ {float(limit):.0%}"
 
@@ -111,8 +120,8 @@ def models(backtest: Any, verdicts: list[Verdict]) -> Section:
         return s
     p = backtest.params
     s.paragraphs.append(
-        f"Rolling-origin backtest: origins every {p['step']} from {p['start']:%Y-%m-%d} to {p['end']:%Y-%m-%d}, "
-        f"training window {p['train_window']}, test window {p['horizon']}. Each model is scored against the "
+        f"Rolling-origin backtest: origins every {_span(p['step'])} from {p['start']:%Y-%m-%d} to {p['end']:%Y-%m-%d}, "
+        f"training window {_span(p['train_window'])}, test window {_span(p['horizon'])}. Each model is scored against the "
         "incidents that followed each origin and compared, origin by origin, with the naive baseline (last "
         "period's counts). Intervals are percentile bootstrap intervals over origins."
     )

@@ -102,7 +102,7 @@ def feedback_section(s: Section, fb: Any, urn: Any, verdicts: list[Verdict], pol
             "Simulation of the deploy → discover → retrain loop on this grid: true rates per cell, victims reporting at "
             "a fixed rate, police discovering unreported incidents where they patrol, and the model retrained each "
             "round on what was recorded. 'Distance from the truth' is the total-variation distance between the "
-            "model's map and the true rates. " + results[0].summary()["rule"] + "."
+            "model's map and the true rates. Verdict rule: " + results[0].summary()["rule"] + "."
         )
         tab = pd.DataFrame([r.summary() for r in results]).drop(columns=["rule"], errors="ignore")
         s.tables.append(("Feedback scenarios: the unmitigated loop and its mitigations", table(tab)))
