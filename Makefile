@@ -53,9 +53,18 @@ audits: install
 results: install
 	$(VPY) scripts/backtest_table.py $(SHARED)/data
 
+# Speed figures, not tests: criterion benches, then the peer comparisons (each prints ratios
+# measured in one process). Long: tens of minutes on 2 cores.
 bench: install
 	cargo bench
-	$(VPY) bench/run_all.py
+	$(VPY) bench/ingest.py $(SHARED)/data
+	$(VPY) bench/kde.py
+	$(VPY) bench/stats.py
+	$(VPY) bench/sepp.py
+	$(VPY) bench/allocate.py
+	$(VPY) bench/audit.py
+	$(VPY) bench/backtest.py $(SHARED)/data
+	$(VPY) bench/feedback.py
 
 fmt:
 	cargo fmt
