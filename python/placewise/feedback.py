@@ -155,7 +155,9 @@ def _replicate(cfg: _Config, grid: Grid, lam: np.ndarray, report: np.ndarray, q:
     dose = np.full(n, units / n)  # warm-up: patrol spread evenly
     history: list[tuple[np.ndarray, ...]] = []
     rows = []
-    for r in range(cfg.warmup_rounds + cfg.rounds):
+    # rounds 0 … warmup−1 patrol evenly; the fit after round r allocates round r + 1, so the
+    # last fit happens after round warmup + rounds − 2 and there are exactly `rounds` rows
+    for r in range(cfg.warmup_rounds + cfg.rounds - 1):
         occurred = rng.poisson(lam)
         reported = rng.binomial(occurred, report)
         p_disc = 1.0 - (1.0 - q) ** dose
@@ -317,7 +319,8 @@ class FeedbackComparison:
 def feedback(
     *,
     grid: Grid,
-    truth: Any,
+    truth: Any = None,
+    scenario: Any = None,
     model: Any = None,
     strategy: str = "top_k",
     budget: Any = 50,
@@ -338,8 +341,8 @@ def feedback(
 ) -> FeedbackResult:
     """Simulates the deploy → discover → retrain loop (see the module docs for the model).
 
-    ``truth``: true rates per cell — Incidents (their counts per cell, scaled to a week), a
-    Surface, or an array. ``model``: any placewise model (default ``KDE(bandwidth=4 cells,
+    ``truth`` (or its synonym ``scenario``): true rates per cell — Incidents (their counts per
+    cell, scaled to a week), a Surface, or an array. ``model``: any placewise model (default ``KDE(bandwidth=4 cells,
     mode="binned")``). ``reporting_rate``: probability that an incident is reported, a number or
     one per cell. ``discovery_rate``: probability that one unit of patrol discovers an
     unreported incident in its cell.
@@ -355,7 +358,9 @@ def feedback(
         raise InvalidParameterError(f"invalid parameter `history_rounds`: None or an integer >= 1, got {history_rounds!r}")
     if not 0 <= discovery_rate <= 1:
         raise InvalidParameterError(f"invalid parameter `discovery_rate`: must be in [0, 1], got {discovery_rate}")
-    lam = _true_rates(truth, grid, incidents_per_round)
+    if (truth is None) == (scenario is None):
+        raise InvalidParameterError("invalid parameter `truth`: give the true rates as truth= (or scenario=), once")
+    lam = _true_rates(truth if truth is not None else scenario, grid, incidents_per_round)
     report = _per_cell(reporting_rate, grid, "reporting_rate")
     if model is None:
         model = KDE(bandwidth=4 * grid.cell_size, mode="binned")

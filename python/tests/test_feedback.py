@@ -87,5 +87,8 @@ def test_bad_input(strip) -> None:
         run(strip, truth=np.ones(3))
     with pytest.raises(pw.InvalidParameterError, match="truth"):
         run(strip, truth=-np.ones(10))
+    with pytest.raises(pw.InvalidParameterError, match="truth"):
+        run(strip, scenario=np.ones(10))  # both truth= and scenario=
+    assert run(strip, truth=None, scenario=np.ones(10), rounds=2, replicates=1).rounds.shape[0] == 2
     with pytest.raises(pw.InvalidParameterError, match="discovery_rate"):
         run(strip, discovery_rate=-0.1)
