@@ -127,6 +127,9 @@ def evaluate_metrics(
 ) -> list[dict[str, float | int | None]]: ...
 def coverage_curve(grid: Grid, values: _F64, test_counts: _F64) -> tuple[_F64, _F64, float]: ...
 
+# ---- audit band rule
+BAND_EDGE_TOL: float
+
 # ---- report
 REPORT_SCHEMA: str
 

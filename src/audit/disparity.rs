@@ -128,12 +128,12 @@ pub enum Verdict {
 fn verdict(r: f64, tau: f64) -> Verdict {
     if !r.is_finite() {
         Verdict::Undefined
+    } else if super::in_band(r, tau, 1.0 / tau) {
+        Verdict::Within
     } else if r > 1.0 / tau {
         Verdict::Above
-    } else if r < tau {
-        Verdict::Below
     } else {
-        Verdict::Within
+        Verdict::Below
     }
 }
 

@@ -17,6 +17,17 @@ pub use disparity::{disparity, DisparityInput, DisparityParams, DisparityResult,
 pub use ensign::{ensign_urn, EnsignParams, EnsignResult, Update};
 pub use policy::{AuditPolicy, AuditSummary};
 
+/// Relative tolerance at the edges of an exposure-ratio band [lo, hi]: a ratio counts as inside
+/// when `lo·(1 − tol) ≤ r ≤ hi·(1 + tol)`. Optimisers (the `fair` LP) place groups exactly on
+/// the edge, up to a solver tolerance of 1e-6 relative; every band check (disparity verdicts,
+/// policy, report) uses this one rule.
+pub const BAND_EDGE_TOL: f64 = 1e-6;
+
+/// Whether `r` lies in `[lo, hi]` under [`BAND_EDGE_TOL`].
+pub fn in_band(r: f64, lo: f64, hi: f64) -> bool {
+    r >= lo * (1.0 - BAND_EDGE_TOL) && r <= hi * (1.0 + BAND_EDGE_TOL)
+}
+
 use rand_pcg::Pcg64;
 
 /// The random stream of task `index` under `seed`: a PCG-64 generator whose state comes from

@@ -70,9 +70,6 @@ pub enum CompareTo {
     Overall,
 }
 
-/// Relative tolerance at the edges of the exposure-ratio band.
-const BAND_TOL: f64 = 1e-6;
-
 /// `[disparity]`: every group's exposure ratio must lie in [ratio_min, ratio_max].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -336,17 +333,13 @@ impl AuditPolicy {
                         failed.push(format!("disparity: the summary has no exposure {what}"));
                     }
                     let band = format!("[{:.3}, {:.3}]", p.ratio_min, p.ratio_max);
-                    // Ratios on the band's edge pass: optimisers (the `fair` LP) place groups
-                    // exactly on it, up to a solver tolerance of 1e-6 relative.
-                    let (lo_edge, hi_edge) = (
-                        p.ratio_min * (1.0 - BAND_TOL),
-                        p.ratio_max * (1.0 + BAND_TOL),
-                    );
                     for (g, r) in points {
                         if p.use_interval {
                             match cis.get(g) {
                                 Some((Some(lo), Some(hi))) => {
-                                    if *lo < lo_edge || *hi > hi_edge {
+                                    if !(super::in_band(*lo, p.ratio_min, p.ratio_max)
+                                        && super::in_band(*hi, p.ratio_min, p.ratio_max))
+                                    {
                                         failed.push(format!(
                                             "disparity: group `{g}` exposure {what} interval \
                                              [{lo:.3}, {hi:.3}] is not inside {band}"
@@ -360,7 +353,7 @@ impl AuditPolicy {
                             }
                         } else {
                             match r {
-                                Some(r) if *r >= lo_edge && *r <= hi_edge => {}
+                                Some(r) if super::in_band(*r, p.ratio_min, p.ratio_max) => {}
                                 Some(r) => failed.push(format!(
                                     "disparity: group `{g}` exposure {what} {r:.3} is outside \
                                      {band}"

@@ -199,6 +199,7 @@ impl PyAuditPolicy {
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(disparity, m)?)?;
+    m.add("BAND_EDGE_TOL", crate::audit::BAND_EDGE_TOL)?;
     m.add_function(wrap_pyfunction!(concentration, m)?)?;
     m.add_function(wrap_pyfunction!(ensign_urn, m)?)?;
     m.add_class::<PyAuditPolicy>()?;

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import _native
 from ..exceptions import LogVerificationError
 from . import Section, Verdict, figure, table
 
@@ -30,6 +31,15 @@ def _band(dis: Any, policy: Any) -> tuple[float, float, str]:
     lo = float(d.get("ratio_min", dis.tau))
     hi = float(d.get("ratio_max", 1 / dis.tau))
     return lo, hi, d.get("compare_to", "reference")
+
+
+def _verdict(r: float, lo: float, hi: float) -> str:
+    """The band rule of the Rust core (``audit::in_band``: edges inclusive within
+    ``BAND_EDGE_TOL``), for a band the policy may set differently from the audit's τ."""
+    tol = _native.BAND_EDGE_TOL
+    if lo * (1 - tol) <= r <= hi * (1 + tol):
+        return "within"
+    return "above" if r > hi else "below"
 
 
 def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any) -> None:
@@ -51,8 +61,7 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
         "ratio": bg[col],
         "ratio 95 % low": bg[f"{col}_low"],
         "ratio 95 % high": bg[f"{col}_high"],
-        "verdict": ["within" if lo * (1 - 1e-6) <= v <= hi * (1 + 1e-6) else ("above" if v > hi else "below")
-                    for v in bg[col]],
+        "verdict": [_verdict(v, lo, hi) for v in bg[col]],
         "share of its incidents covered": bg["protection"],
     })
     s.tables.append(("Patrol exposure and protection by group", table(t)))
@@ -60,8 +69,7 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
         "The last column is the protection side: the share of the (expected) incidents in each group's cells that "
         "the allocation covers. Being under-protected is a disparity too."
     )
-    # the same edge tolerance as the policy check (1e-6 relative: LP solutions sit on the edge)
-    outside = t[(t["ratio"] < lo * (1 - 1e-6)) | (t["ratio"] > hi * (1 + 1e-6))]
+    outside = t[t["verdict"] != "within"]
     value = "; ".join(f"{g} {r:.3f}" for g, r in zip(outside["group"], outside["ratio"])) or (
         f"all groups within (range {t['ratio'].min():.3f}–{t['ratio'].max():.3f})")
     verdicts.append(Verdict(f"Exposure ratio between groups within the band ({against})",
