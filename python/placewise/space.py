@@ -193,7 +193,13 @@ class Grid:
         return self._native.centres(np.ascontiguousarray(ids, dtype=np.int64))
 
     def counts(self, incidents: Any) -> np.ndarray:
-        """Incidents (or summed weights) per cell, (ny, nx); points outside active cells are ignored."""
+        """Incidents (or summed weights) per cell, (ny, nx); points outside active cells are ignored.
+
+        Refuses incidents in another CRS (their points would silently miss every cell)."""
+        if not incidents.crs.equals(self.crs):
+            raise InvalidParameterError(
+                f"invalid parameter `incidents`: their CRS ({incidents.crs.name}) differs from the grid's ({self.crs.name})"
+            )
         w = incidents._native.weight
         c, _missed = self._native.counts(incidents.x, incidents.y, w)
         return c

@@ -65,6 +65,15 @@ def test_grid_mask_rule_and_counts(chicago) -> None:
     np.testing.assert_array_equal(np.bincount(cells, minlength=grid.n_cells).reshape(grid.shape), counts)
 
 
+def test_counts_refuse_incidents_in_another_crs(chicago) -> None:
+    other = pw.Incidents.from_frame(pw.datasets.chicago_incidents_frame().head(50), x="longitude", y="latitude", t="date",
+                                    tz="America/Chicago", target_crs="EPSG:26916")
+    with pytest.raises(pw.InvalidParameterError, match="CRS"):
+        chicago.grid.counts(other)
+    with pytest.raises(pw.InvalidParameterError, match="CRS"):
+        pw.evaluate.metrics(pw.Surface(np.zeros(chicago.grid.shape), chicago.grid, "z"), other)
+
+
 def test_grid_cell_ids_match_an_independent_overlay(chicago) -> None:
     grid = chicago.grid
     gdf = grid.to_geodataframe()
