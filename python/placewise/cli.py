@@ -33,7 +33,7 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 # ------------------------------------------------------------------------------- inputs
-def _read_table(path: str, columns: list[str]) -> Any:
+def _read_table(path: str, columns: list[str], time_column: str) -> Any:
     import pandas as pd
 
     p = Path(path)
@@ -44,7 +44,7 @@ def _read_table(path: str, columns: list[str]) -> Any:
         import geopandas as gpd
 
         return gpd.read_file(p)
-    return pd.read_csv(p, usecols=columns, dtype={c: "string" for c in columns[2:3]})
+    return pd.read_csv(p, usecols=columns, dtype={time_column: "string"})
 
 
 def _incidents(args: argparse.Namespace, region: Any) -> Any:
@@ -57,7 +57,7 @@ def _incidents(args: argparse.Namespace, region: Any) -> Any:
     if args.default_origin:
         kw["default_origin"] = args.default_origin
     cols = [c for c in (args.x, args.y, args.t, args.category, args.origin) if c]
-    df = _read_table(args.incidents, cols)
+    df = _read_table(args.incidents, cols, args.t)
     if hasattr(df, "geometry") and getattr(df, "crs", None) is not None and args.x not in df.columns:
         return Incidents.from_geodataframe(df, t=args.t, **kw)
     return Incidents.from_frame(df, x=args.x, y=args.y, t=args.t, crs=args.crs, **kw)

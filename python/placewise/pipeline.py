@@ -141,7 +141,7 @@ def run_chain(
         params={"model": repr(surface.model), "surface_params": surface.params, "strategy": strategy, "units": units,
                 "reference": ref, "tau": tau, "at": at},
         seed=seed, audit=summary,
-        override=plan.policy_decision if plan.policy_decision is not None else None,
+        override=plan.policy_decision,
         policy_violation=None if violation is None else list(getattr(violation, "checks", [])),
     ))
     ctx = dict(context or {})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from pathlib import Path
@@ -20,4 +19,3 @@ def test_readme_example_runs(tmp_path, monkeypatch) -> None:
         warnings.simplefilter("ignore")
         exec(compile(code, "README.md", "exec"), {})
     assert (tmp_path / "audit.html").stat().st_size > 10_000
-    assert os.getcwd() == str(ROOT)

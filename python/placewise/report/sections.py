@@ -61,8 +61,10 @@ def data(incidents: Any, provenance: Any, verdicts: list[Verdict], policy: Any) 
     reasons.append(("exact duplicates (policy: " + q.duplicate_policy + ")", "counted", q.duplicate_rows))
     s.tables.append(("Rows dropped or repaired, by reason (every row read is either kept or dropped for one reason)",
                      table(pd.DataFrame(reasons, columns=["reason", "action", "rows"]))))
-    origin = incidents.to_frame()["origin"].value_counts(normalize=True)
-    shares = {o: float(origin.get(o, 0.0)) for o in ("reported", "discovered", "unknown")}
+    from ..data import ORIGINS
+
+    counts = np.bincount(incidents._native.origin, minlength=len(ORIGINS))
+    shares = {o: float(c / max(len(incidents), 1)) for o, c in zip(ORIGINS, counts)}
     s.facts.append(("Origin of incidents", ", ".join(f"{k} {v:.1%}" for k, v in shares.items())))
     h = q.heaping
     if h:
