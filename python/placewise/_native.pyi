@@ -273,6 +273,7 @@ def knox(
     permutations: int = 999,
     seed: int = 0,
     max_pairs: int = 250000000,
+    method: str = "auto",
 ) -> dict[str, Any]: ...
 # --- audit + provenance (issue 7) ---
 def disparity(

@@ -574,6 +574,7 @@ def knox(
     permutations: int = 999,
     seed: int = 0,
     max_pairs: int = 250_000_000,
+    method: str = "auto",
 ) -> KnoxResult:
     """Knox near-repeat test (Knox 1964) as in the Near Repeat Calculator (Ratcliffe 2009).
 
@@ -590,7 +591,16 @@ def knox(
     permutations, seed
         Monte Carlo permutations of the times over the locations, seeded.
     max_pairs
-        Refuse (before allocating) when more pairs than this fall within the largest space band.
+        Memory limit of the pair list: at most this many pairs within the largest space band
+        are stored (4 bytes each). ``method="auto"`` switches to the sweep above it;
+        ``method="pairs"`` refuses with :class:`~placewise.TooLargeError`.
+    method
+        How each permutation's table is counted; all give identical tables.
+        ``"sweep"``: incidents bucketed by cell in time order, only pairs close in time
+        examined (cost ≈ 3 × the pairs close in both space and time, memory O(N));
+        ``"pairs"``: a stored list of the pairs close in space, each visited per permutation;
+        ``"auto"`` (default): the sweep unless a quarter or more of all pairs fall within the
+        largest time band.
 
     Returns a :class:`KnoxResult`; pairs beyond the last band of either kind fall in a
     "beyond" row or column.
@@ -600,5 +610,7 @@ def knox(
     perms = _int_param(permutations, "permutations", 1)
     seed_ = _int_param(seed, "seed", 0)
     mp = _int_param(max_pairs, "max_pairs", 0)
-    raw = _native.knox(incidents._native, sb, tb, perms, seed_, mp)
+    if method not in ("auto", "pairs", "sweep"):
+        raise _param("method", f"must be 'auto', 'pairs' or 'sweep', got {method!r}")
+    raw = _native.knox(incidents._native, sb, tb, perms, seed_, mp, method)
     return KnoxResult(raw=raw, space_bands=sb, time_bands=tb, permutations=int(perms or 0), seed=int(seed_ or 0))

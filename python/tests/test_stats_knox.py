@@ -126,14 +126,29 @@ def test_bad_permutations_and_empty():
     with pytest.raises(EmptyInputError):
         pw.stats.knox(inc.until("1970-01-01"), [0, 100], [0, 7])
     with pytest.raises(pw.TooLargeError):
-        # the pair list (used when only the same-time band is asked for) has a memory limit
-        pw.stats.knox(inc, [0, 5000], [(0, 0)], max_pairs=10)
+        # the stored pair list has a memory limit
+        pw.stats.knox(inc, [0, 5000], [(0, 0)], max_pairs=10, method="pairs")
+    with pytest.raises(InvalidParameterError, match="method"):
+        pw.stats.knox(inc, [0, 100], [0, 7], method="fast")
 
 
-def test_sweep_and_pair_list_agree():
-    """Over max_pairs the space–time sweep replaces the stored pair list; same permutations
-    (same seed) must give the identical table."""
+@pytest.mark.parametrize(
+    ("space", "time"),
+    [
+        ([0, 150, 300], [0, 10, 20]),
+        ([(20, 80), (150, 300)], [(1, 3), (10, 40)]),  # gaps between bands
+        ([0, 5000], [(0, 0)]),  # same time only
+        ([0, 200], [0, 400]),  # the time band covers most pairs: auto picks the pair list
+    ],
+)
+def test_sweep_and_pair_list_agree(space, time):
+    """Both counting methods, and auto, give the identical table for the same permutations."""
     inc = _incidents(3000, seed=6)
-    a = pw.stats.knox(inc, [0, 150, 300], [0, 10, 20], permutations=49, seed=8)
-    b = pw.stats.knox(inc, [0, 150, 300], [0, 10, 20], permutations=49, seed=8, max_pairs=10)
-    pd.testing.assert_frame_equal(a.table, b.table)
+    tables = [
+        pw.stats.knox(inc, space, time, permutations=49, seed=8, method=m).table for m in ("sweep", "pairs", "auto")
+    ]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    pd.testing.assert_frame_equal(tables[0], tables[2])
+    # over max_pairs, auto falls back on the sweep
+    over = pw.stats.knox(inc, space, time, permutations=49, seed=8, max_pairs=10).table
+    pd.testing.assert_frame_equal(tables[0], over)

@@ -13,7 +13,7 @@ use crate::python::utils::{detached, owned, to_vec_f64};
 use crate::stats::{
     adjust, emerging_hotspots as core_emerging, gi_star as core_gi_star, knox as core_knox,
     mann_kendall as core_mann_kendall, Band, Correction, EmergingCategory, EmergingParams,
-    GiStarParams, GiWeights, KnoxParams,
+    GiStarParams, GiWeights, KnoxMethod, KnoxParams,
 };
 use crate::Error;
 
@@ -198,7 +198,8 @@ fn emerging_hotspots<'py>(
 
 /// Knox near-repeat table; bands are (lo, hi) pairs in metres and days.
 #[pyfunction]
-#[pyo3(signature = (incidents, space_bands, time_bands, permutations=999, seed=0, max_pairs=250_000_000))]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (incidents, space_bands, time_bands, permutations=999, seed=0, max_pairs=250_000_000, method="auto"))]
 fn knox<'py>(
     py: Python<'py>,
     incidents: PyRef<'py, PyIncidents>,
@@ -207,6 +208,7 @@ fn knox<'py>(
     permutations: i64,
     seed: i64,
     max_pairs: u64,
+    method: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut params = KnoxParams::new(
         space_bands.iter().map(|&(a, b)| Band::new(a, b)).collect(),
@@ -215,6 +217,18 @@ fn knox<'py>(
     params.permutations = self::permutations(permutations)?;
     params.seed = self::seed(seed)?;
     params.max_pairs = max_pairs;
+    params.method = match method {
+        "auto" => KnoxMethod::Auto,
+        "pairs" => KnoxMethod::PairList,
+        "sweep" => KnoxMethod::Sweep,
+        other => {
+            return Err(Error::param(
+                "method",
+                format!("must be 'auto', 'pairs' or 'sweep', got {other:?}"),
+            )
+            .into())
+        }
+    };
     let inc = incidents.inner.clone();
     let r = detached(py, move || core_knox(&inc, &params))?;
     let d = PyDict::new(py);

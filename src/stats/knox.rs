@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::data::Incidents;
 use crate::error::{Error, Result};
+use crate::stats::knox_sweep::{space_counts, sweep_counts, Cells, SpaceLut, SweepBuf, TimeLut};
 use crate::stats::rng::Xoshiro256pp;
 
 /// A distance (m) or time (days) band `(lo, hi]`. The first band is closed at 0 when
@@ -60,14 +61,16 @@ pub struct KnoxParams {
 /// How [`knox`] counts the table of each permutation. Both give identical counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KnoxMethod {
-    /// The pair list when the pairs close in space fit in `max_pairs`, else the sweep when
-    /// its bucket table is small enough (at most `4 N + 65 536` space–time buckets).
+    /// The sweep, unless a quarter or more of all pairs fall within the largest time band
+    /// (then the pair list, when the pairs close in space fit in `max_pairs`).
     Auto,
     /// Store every pair within the largest space band once; bin each of them per permutation.
-    /// Cost per permutation: pairs close in space.
+    /// Cost per permutation: the pairs close in space; memory: 4 bytes per pair.
     PairList,
-    /// Bucket the permuted events by (time bin, spatial cell) and visit neighbouring buckets.
-    /// Cost per permutation: about 3× the pairs close in both space and time, plus `O(N)`.
+    /// Bucket the permuted incidents by spatial cell (width: the largest space band) in time
+    /// order, and examine, for each incident, only the incidents of its own and neighbouring
+    /// cells within the largest time band. Cost per permutation: about 3× the pairs close in
+    /// both space and time, plus `O(N)`; memory `O(N)` per worker.
     Sweep,
 }
 
@@ -127,15 +130,86 @@ pub struct Knox {
 
 const MAX_BANDS: usize = 30;
 
-/// Scratch buffers of the space–time sweep (one per worker).
-struct Sweep {
-    key: Vec<u32>,
-    start: Vec<u32>,
-    fill: Vec<u32>,
-    x: Vec<f64>,
-    y: Vec<f64>,
-    t: Vec<i64>,
+/// `Auto` uses the sweep when fewer than this share of all pairs fall within the largest time
+/// band (the sweep examines, per permutation, about 3 × the pairs close in space times that
+/// share; the pair list visits every pair close in space, at a random memory access each).
+const SWEEP_SHARE: f64 = 0.25;
+
+/// Interval lookups for the sweep: every band edge (squared metres; seconds) is a boundary.
+fn interval_luts(s_lo: &[f64], s_hi: &[f64], t_lo: &[i64], t_hi: &[i64]) -> (SpaceLut, TimeLut) {
+    let mut sb: Vec<f64> = s_lo.iter().chain(s_hi).copied().collect();
+    sb.sort_by(f64::total_cmp);
+    sb.dedup();
+    let mut tb: Vec<i64> = t_lo.iter().chain(t_hi).copied().collect();
+    tb.sort_unstable();
+    tb.dedup();
+    (SpaceLut::new(&sb), TimeLut::new(&tb))
 }
+
+/// Pairs within the largest space band, per incident `i`: `(j | band << J_BITS)` for `j > i`
+/// (stored only while the running total is within `limit`) and the count per band (listed +
+/// gap), with a uniform grid index (cells of `d_max`, 3 × 3 lookups).
+fn pair_list(
+    xs: &[f64],
+    ys: &[f64],
+    d_max: f64,
+    s_lo: &[f64],
+    s_hi: &[f64],
+    limit: u64,
+) -> Vec<(Vec<u32>, Vec<u64>)> {
+    let (n, ns) = (xs.len(), s_hi.len());
+    let h = if d_max > 0.0 { d_max } else { 1.0 };
+    let key = |i: usize| ((xs[i] / h).floor() as i64, (ys[i] / h).floor() as i64);
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| (key(i), i));
+    let mut buckets: HashMap<(i64, i64), (usize, usize)> = HashMap::new();
+    let mut s = 0;
+    while s < n {
+        let k = key(order[s]);
+        let mut e = s + 1;
+        while e < n && key(order[e]) == k {
+            e += 1;
+        }
+        buckets.insert(k, (s, e));
+        s = e;
+    }
+    let total = AtomicU64::new(0);
+    (0..n)
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|i| {
+            let mut per_band = vec![0u64; ns + 1];
+            // store pairs only while under the memory limit; the counts are always complete
+            let store = total.load(Ordering::Relaxed) <= limit;
+            let (kx, ky) = key(i);
+            let mut out = Vec::new();
+            let reach = if d_max > 0.0 { 1 } else { 0 };
+            for dx in -reach..=reach {
+                for dy in -reach..=reach {
+                    if let Some(&(a, b)) = buckets.get(&(kx + dx, ky + dy)) {
+                        for &j in &order[a..b] {
+                            if j <= i {
+                                continue;
+                            }
+                            let d2 = (xs[i] - xs[j]).powi(2) + (ys[i] - ys[j]).powi(2);
+                            let sb = bin(d2, s_lo, s_hi, 0.0);
+                            if sb <= ns {
+                                per_band[sb] += 1;
+                                if store {
+                                    out.push(((sb as u32) << J_BITS) | j as u32);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            out.sort_unstable_by_key(|&p| p & J_MASK);
+            total.fetch_add(per_band.iter().sum::<u64>(), Ordering::Relaxed);
+            (out, per_band)
+        })
+        .collect()
+}
+
 const J_BITS: u32 = 27;
 const J_MASK: u32 = (1 << J_BITS) - 1;
 
@@ -253,16 +327,18 @@ fn pairs_within(t: &[i64], e: i64) -> u64 {
 /// `p = (1 + #{sim ≥ obs}) / (1 + R)`.
 ///
 /// Counting: pairs within the largest space band are counted once per band with a uniform
-/// grid index (cells of the largest band's width, 3 × 3 lookups). For each permutation the
-/// table is then counted either by a space–time sweep (events bucketed by time bin of the
-/// largest time band × spatial cell, neighbouring buckets only; cost ≈ the pairs close in
-/// both space and time) or from a stored list of the pairs close in space (see
-/// [`KnoxMethod`]); both give identical counts. The "beyond" row and column follow from
-/// band totals that do not change under permutation (a sorted sweep over the times gives the
-/// time-band totals). Incidents' weights and categories are ignored.
+/// grid index (cells of the largest band's width). For each permutation the table is then
+/// counted either by a space–time sweep (incidents bucketed by cell in time order; only the
+/// pairs in neighbouring cells within the largest time band are examined, each classified
+/// exactly by two table lookups; cost ≈ 3 × the pairs close in both space and time) or from
+/// a stored list of the pairs close in space (see [`KnoxMethod`]); both give identical
+/// counts. The "beyond" row and column follow from band totals that do not change under
+/// permutation (a sorted sweep over the times gives the time-band totals). Incidents'
+/// weights and categories are ignored.
 ///
 /// Errors: fewer than 2 incidents, permutations < 1, bands that are empty, unsorted,
-/// overlapping or not finite, more than `max_pairs` close pairs when the sweep cannot be used.
+/// overlapping or not finite, times beyond ±2^61 s, more than `max_pairs` close pairs with
+/// [`KnoxMethod::PairList`].
 ///
 /// # Examples
 /// ```
@@ -302,6 +378,18 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
         });
     }
     let (xs, ys, ts) = (inc.x(), inc.y(), inc.t());
+    // differences of times and sums with band edges stay within i64
+    const T_LIMIT: i64 = 1 << 61;
+    if ts[0] < -T_LIMIT || ts[n - 1] > T_LIMIT {
+        return Err(Error::param(
+            "incidents",
+            format!(
+                "times must be within ±2^61 s of 1970 for the Knox test, got {} .. {}",
+                ts[0],
+                ts[n - 1]
+            ),
+        ));
+    }
     let ns = params.space_bands_m.len();
     let nt = params.time_bands_days.len();
     let s_lo: Vec<f64> = params.space_bands_m.iter().map(|b| b.lo * b.lo).collect();
@@ -312,114 +400,69 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
     let t_hi: Vec<i64> = params.time_bands_days.iter().map(|b| secs(b.hi)).collect();
     let d_max = params.space_bands_m[ns - 1].hi;
 
-    // --- spatial grid index (cells of the largest band's width)
-    let h = if d_max > 0.0 { d_max } else { 1.0 };
-    let (x_min, y_min) = (
-        xs.iter().cloned().fold(f64::INFINITY, f64::min),
-        ys.iter().cloned().fold(f64::INFINITY, f64::min),
-    );
-    let key = |i: usize| ((xs[i] / h).floor() as i64, (ys[i] / h).floor() as i64);
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (key(i), i));
-    let mut buckets: HashMap<(i64, i64), (usize, usize)> = HashMap::new();
-    let mut s = 0;
-    while s < n {
-        let k = key(order[s]);
-        let mut e = s + 1;
-        while e < n && key(order[e]) == k {
-            e += 1;
-        }
-        buckets.insert(k, (s, e));
-        s = e;
-    }
-    // Choose the per-permutation method. The space–time sweep buckets events by (time bin of
-    // the largest time band, spatial cell) after each permutation and visits only neighbouring
-    // buckets, so its cost follows the pairs close in space *and* time; the pair list visits
-    // every pair close in space. The sweep needs a dense bucket table no larger than ~4 N.
+    // Choose the per-permutation method. The sweep's cost follows the pairs close in space
+    // *and* time (about 3× them, plus O(N)); the pair list's follows every pair close in
+    // space. Under permutation, the share of the pairs close in space that are also close in
+    // time is the share of all pairs within the largest time band, known before any spatial
+    // work.
     let t_max = t_hi[nt - 1];
-    let (t_first, t_last) = inc.time_span().expect("n >= 2");
-    let ncx = ((xs.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - x_min) / h).floor() + 1.0;
-    let ncy = ((ys.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - y_min) / h).floor() + 1.0;
-    let ntb = ((t_last - t_first) as f64 / t_max.max(1) as f64).floor() + 1.0;
-    let n_keys = ncx * ncy * ntb;
-    let sweep_fits = d_max > 0.0 && n_keys <= (4 * n + 65_536) as f64;
-    if params.method == KnoxMethod::Sweep && !sweep_fits {
-        return Err(Error::param(
-            "method",
-            format!(
-                "the space-time sweep needs a positive largest space band and at most {} \
-                 buckets, got {n_keys}; use the pair list",
-                4 * n + 65_536
-            ),
-        ));
-    }
-    let want_list = params.method != KnoxMethod::Sweep;
-    let total = AtomicU64::new(0);
+    let m_all = (n as u64) * (n as u64 - 1) / 2;
+    let within_t_max = pairs_within(ts, t_max);
+    let want_list = match params.method {
+        KnoxMethod::Sweep => false,
+        KnoxMethod::PairList => true,
+        KnoxMethod::Auto => (within_t_max as f64) >= SWEEP_SHARE * m_all as f64,
+    };
     let limit = params.max_pairs;
-    // pairs close in space: counted per band (and stored when the pair list is used)
-    let rows: Vec<(Vec<u32>, Vec<u64>)> = (0..n)
-        .into_par_iter()
-        .with_min_len(256)
-        .map(|i| {
-            let mut per_band = vec![0u64; ns + 1];
-            // store pairs only while under the memory limit; the counts are always complete
-            let store = want_list && total.load(Ordering::Relaxed) <= limit;
-            let (kx, ky) = key(i);
-            let mut out = Vec::new();
-            let reach = if d_max > 0.0 { 1 } else { 0 };
-            for dx in -reach..=reach {
-                for dy in -reach..=reach {
-                    if let Some(&(a, b)) = buckets.get(&(kx + dx, ky + dy)) {
-                        for &j in &order[a..b] {
-                            if j <= i {
-                                continue;
-                            }
-                            let d2 = (xs[i] - xs[j]).powi(2) + (ys[i] - ys[j]).powi(2);
-                            let sb = bin(d2, &s_lo, &s_hi, 0.0);
-                            if sb <= ns {
-                                per_band[sb] += 1;
-                                if store {
-                                    out.push(((sb as u32) << J_BITS) | j as u32);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            out.sort_unstable_by_key(|&p| p & J_MASK);
-            total.fetch_add(per_band.iter().sum::<u64>(), Ordering::Relaxed);
-            (out, per_band)
+    // pairs close in space, per band (listed + gap), and the pair list when it is wanted
+    let mut n_space = vec![0u64; ns + 1];
+    let mut indptr = vec![0usize];
+    let mut pairs: Vec<u32> = Vec::new();
+    let (space_lut, time_lut) = interval_luts(&s_lo, &s_hi, &t_lo, &t_hi);
+    // class of each interval: listed band, `n` gap, `n + 1` beyond
+    let s_class: Vec<usize> = (0..space_lut.inner().intervals())
+        .map(|k| match space_lut.inner().representative(k) {
+            Some(v) => bin(v, &s_lo, &s_hi, 0.0),
+            None => ns + 1,
         })
         .collect();
-    let close_pairs = total.load(Ordering::Relaxed);
-    // the pair list when it fits in memory (it is the faster of the two on clustered data),
-    // else the sweep
-    let sweep = match params.method {
-        KnoxMethod::Sweep => true,
-        KnoxMethod::PairList => false,
-        KnoxMethod::Auto => close_pairs > limit && sweep_fits,
-    };
-    if !sweep && close_pairs > limit {
-        return Err(Error::TooLarge {
-            what: format!("pairs of incidents within {d_max} m (the largest space band)"),
-            requested: close_pairs,
-            limit,
-        });
-    }
-    let mut n_space = vec![0u64; ns + 1]; // listed bands + gap
-    let mut indptr = Vec::with_capacity(n + 1);
-    indptr.push(0usize);
-    let mut pairs: Vec<u32> = Vec::new();
-    for (r, per_band) in rows {
-        pairs.extend_from_slice(&r);
-        indptr.push(pairs.len());
-        for (acc, v) in n_space.iter_mut().zip(per_band) {
-            *acc += v;
+    let t_class: Vec<usize> = (0..time_lut.inner().intervals())
+        .map(|k| match time_lut.inner().representative(k) {
+            Some(v) => bin(v, &t_lo, &t_hi, 0),
+            None => nt + 1,
+        })
+        .collect();
+    let mut cells = None;
+    if want_list {
+        for (r, per_band) in pair_list(xs, ys, d_max, &s_lo, &s_hi, limit) {
+            pairs.extend_from_slice(&r);
+            indptr.push(pairs.len());
+            n_space.iter_mut().zip(per_band).for_each(|(a, v)| *a += v);
         }
+    } else {
+        let c = Cells::new(xs, ys, d_max);
+        for (k, v) in space_counts(&c, &space_lut).into_iter().enumerate() {
+            if s_class[k] <= ns {
+                n_space[s_class[k]] += v;
+            }
+        }
+        cells = Some(c);
+    }
+    let close_pairs: u64 = n_space.iter().sum();
+    // Auto falls back on the sweep (memory O(N)) when the pair list would not fit
+    if want_list && close_pairs > limit {
+        if params.method == KnoxMethod::PairList {
+            return Err(Error::TooLarge {
+                what: format!("pairs of incidents within {d_max} m (the largest space band)"),
+                requested: close_pairs,
+                limit,
+            });
+        }
+        (pairs, indptr) = (Vec::new(), Vec::new());
+        cells = Some(Cells::new(xs, ys, d_max));
     }
 
     // --- permutation-invariant totals
-    let m_all = (n as u64) * (n as u64 - 1) / 2;
     let m_time: Vec<u64> = (0..nt)
         .map(|k| {
             let upper = pairs_within(ts, t_hi[k]);
@@ -431,7 +474,7 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
             upper - lower
         })
         .collect();
-    let m_time_beyond = m_all - pairs_within(ts, t_max);
+    let m_time_beyond = m_all - within_t_max;
 
     // --- table for one assignment of times
     let rows_t = ns + 1; // listed + gap (internal)
@@ -470,136 +513,57 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
         }
         finish(&c)
     };
-    let (ncx, ncy, ntb) = (ncx as usize, ncy as usize, ntb as usize);
-    let cell: Vec<usize> = if sweep {
-        (0..n)
-            .map(|i| {
-                let cx = (((xs[i] - x_min) / h).floor() as usize).min(ncx - 1);
-                let cy = (((ys[i] - y_min) / h).floor() as usize).min(ncy - 1);
-                cy * ncx + cx
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let d2_max = s_hi[ns - 1];
-    let by_sweep = |t: &[i64], sc: &mut Sweep| -> Vec<u64> {
-        let nsp = ncx * ncy;
-        let tw = t_max.max(1);
-        sc.start.iter_mut().for_each(|v| *v = 0);
-        for i in 0..n {
-            let k = ((t[i] - t_first) / tw) as usize * nsp + cell[i];
-            sc.key[i] = k as u32;
-            sc.start[k + 1] += 1;
-        }
-        for k in 0..ntb * nsp {
-            sc.start[k + 1] += sc.start[k];
-        }
-        sc.fill.copy_from_slice(&sc.start[..ntb * nsp]);
-        for i in 0..n {
-            let p = &mut sc.fill[sc.key[i] as usize];
-            let q = *p as usize;
-            *p += 1;
-            sc.x[q] = xs[i];
-            sc.y[q] = ys[i];
-            sc.t[q] = t[i];
-        }
+    let by_sweep = |cells: &Cells, b: &mut SweepBuf| -> Vec<u64> {
+        sweep_counts(cells, ts, t_max, &space_lut, &time_lut, b);
         let mut c = vec![0u64; rows_t * cols_t];
-        let (sx, sy, st) = (&sc.x, &sc.y, &sc.t);
-        let mut visit = |a: usize, b: usize, lo2: usize, hi2: usize, same: bool| {
-            for i in a..b {
-                let (xi, yi, ti) = (sx[i], sy[i], st[i]);
-                let from = if same { i + 1 } else { lo2 };
-                for j in from..hi2 {
-                    let dt = (ti - st[j]).abs();
-                    let d2 = (xi - sx[j]).powi(2) + (yi - sy[j]).powi(2);
-                    // one branch, taken for close pairs only (both tests are evaluated:
-                    // mispredicted branches on each would cost more than the arithmetic)
-                    if (dt > t_max) | (d2 > d2_max) {
-                        continue;
-                    }
-                    let sb = bin(d2, &s_lo, &s_hi, 0.0);
-                    let tb = bin(dt, &t_lo, &t_hi, 0);
-                    c[sb * cols_t + tb] += 1;
-                }
+        for (si, &s) in s_class.iter().enumerate() {
+            if s > ns {
+                continue; // beyond the largest space band
             }
-        };
-        let range = |k: usize| (sc.start[k] as usize, sc.start[k + 1] as usize);
-        for tb in 0..ntb {
-            for cy in 0..ncy {
-                for cx in 0..ncx {
-                    let k = tb * nsp + cy * ncx + cx;
-                    let (a, b) = range(k);
-                    if a == b {
-                        continue;
-                    }
-                    visit(a, b, a, b, true);
-                    // forward half of the same time bin, all of the next one
-                    for (dtb, dy, dx) in [
-                        (0usize, 0isize, 1isize),
-                        (0, 1, -1),
-                        (0, 1, 0),
-                        (0, 1, 1),
-                        (1, -1, -1),
-                        (1, -1, 0),
-                        (1, -1, 1),
-                        (1, 0, -1),
-                        (1, 0, 0),
-                        (1, 0, 1),
-                        (1, 1, -1),
-                        (1, 1, 0),
-                        (1, 1, 1),
-                    ] {
-                        let (ny_, nx_) = (cy as isize + dy, cx as isize + dx);
-                        if tb + dtb >= ntb
-                            || ny_ < 0
-                            || nx_ < 0
-                            || ny_ >= ncy as isize
-                            || nx_ >= ncx as isize
-                        {
-                            continue;
-                        }
-                        let (a2, b2) = range((tb + dtb) * nsp + ny_ as usize * ncx + nx_ as usize);
-                        if a2 < b2 {
-                            visit(a, b, a2, b2, false);
-                        }
-                    }
-                }
+            for (ti, &k) in t_class.iter().enumerate() {
+                // within t_max: a listed band or a gap
+                c[s * cols_t + k] += b.count(si, ti);
             }
         }
-        // pairs close in space but beyond the last time band: the rest of each row
         for s in 0..rows_t {
-            let within: u64 = (0..=nt).map(|k| c[s * cols_t + k]).sum();
+            // close in space, beyond the last time band: the rest of the row
+            let within: u64 = c[s * cols_t..s * cols_t + nt + 1].iter().sum();
             c[s * cols_t + nt + 1] = n_space[s] - within;
         }
         finish(&c)
     };
-    let new_sweep = || Sweep {
-        key: vec![0; n],
-        start: vec![0; ntb * ncx * ncy + 1],
-        fill: vec![0; ntb * ncx * ncy],
-        x: vec![0.0; n],
-        y: vec![0.0; n],
-        t: vec![0; n],
-    };
-    let table = |t: &[i64], sc: &mut Sweep| -> Vec<u64> {
-        if sweep {
-            by_sweep(t, sc)
-        } else {
-            by_pairs(t)
+    // permutation `p` gives incident `i` the time `ts[rank[i]]`, rank = a seeded shuffle of
+    // 0..n (the same draws as shuffling the times themselves); `None`: the observed times
+    let table = |p: Option<u64>, b: &mut Option<SweepBuf>, t: &mut Vec<i64>| -> Vec<u64> {
+        match (&cells, b) {
+            (Some(cells), b) => {
+                let b = b.get_or_insert_with(|| SweepBuf::new(cells));
+                b.rank
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, v)| *v = i as u32);
+                if let Some(p) = p {
+                    Xoshiro256pp::stream(params.seed, p).shuffle(&mut b.rank);
+                }
+                by_sweep(cells, b)
+            }
+            (None, _) => {
+                t.clear();
+                t.extend_from_slice(ts);
+                if let Some(p) = p {
+                    Xoshiro256pp::stream(params.seed, p).shuffle(t);
+                }
+                by_pairs(t)
+            }
         }
     };
-    let observed = table(ts, &mut new_sweep());
+    let observed = table(None, &mut None, &mut Vec::new());
     let r = params.permutations;
     let sims: Vec<Vec<u64>> = (0..r)
         .into_par_iter()
         .map_init(
-            || (ts.to_vec(), new_sweep()),
-            |(buf, sc), p| {
-                buf.copy_from_slice(ts);
-                Xoshiro256pp::stream(params.seed, p as u64).shuffle(buf);
-                table(buf, sc)
-            },
+            || (None, Vec::new()),
+            |(b, t), p| table(Some(p as u64), b, t),
         )
         .collect();
     let n_cells = (ns + 1) * (nt + 1);
@@ -781,6 +745,86 @@ mod tests {
         };
         // compared as text: NaN ratios (zero expectation) are equal there
         assert_eq!(run(1), run(3));
+    }
+
+    #[test]
+    fn edge_cases_match_brute_force() {
+        // times before 1970, stacked repeats, a second grid of exact 100 m spacing (distances
+        // exactly on band edges)
+        let base = events(900, 6);
+        let (mut x, mut y, mut t) = (base.x().to_vec(), base.y().to_vec(), base.t().to_vec());
+        for k in 0..100 {
+            x.push((k % 10) as f64 * 100.0);
+            y.push((k / 10) as f64 * 100.0);
+            t.push(-86_400 * 30 + (k as i64 % 7) * 86_400);
+        }
+        let inc = Incidents::new(x, y, t).unwrap();
+        let configs: Vec<(Vec<Band>, Vec<Band>)> = vec![
+            // same location only (largest space band 0 m)
+            (vec![Band::new(0.0, 0.0)], Band::from_edges(&[0.0, 7.0])),
+            // same time only
+            (
+                Band::from_edges(&[0.0, 100.0, 200.0]),
+                vec![Band::new(0.0, 0.0)],
+            ),
+            // a time band longer than the whole span
+            (
+                Band::from_edges(&[0.0, 100.0]),
+                Band::from_edges(&[0.0, 3650.0]),
+            ),
+            // edges 1e-9 m apart: the lookup needs more than one comparison
+            (
+                vec![
+                    Band::new(0.0, 100.0),
+                    Band::new(100.0 + 1e-9, 100.0 + 2e-9),
+                    Band::new(150.0, 300.0),
+                ],
+                vec![
+                    Band::new(0.0, 1.0),
+                    Band::new(1.0 + 1e-5, 1.0 + 2e-5),
+                    Band::new(2.0, 14.0),
+                ],
+            ),
+        ];
+        for (sb, tb) in configs {
+            let mut params = KnoxParams::new(sb.clone(), tb.clone());
+            params.permutations = 7;
+            let want = brute(&inc, &sb, &tb);
+            let mut all = Vec::new();
+            for method in [KnoxMethod::PairList, KnoxMethod::Sweep, KnoxMethod::Auto] {
+                params.method = method;
+                let k = knox(&inc, &params).unwrap();
+                let got: Vec<u64> = k.cells.iter().map(|c| c.observed).collect();
+                assert_eq!(got, want, "{method:?} {sb:?} {tb:?}");
+                all.push(format!("{:?}", k.cells));
+            }
+            assert!(all.windows(2).all(|w| w[0] == w[1]), "{sb:?} {tb:?}");
+        }
+    }
+
+    #[test]
+    fn pair_list_limit_and_time_range() {
+        let inc = events(400, 7);
+        let mut p = KnoxParams::new(
+            Band::from_edges(&[0.0, 500.0]),
+            Band::from_edges(&[0.0, 7.0]),
+        );
+        p.permutations = 3;
+        p.max_pairs = 10;
+        p.method = KnoxMethod::PairList;
+        assert!(matches!(knox(&inc, &p), Err(Error::TooLarge { .. })));
+        // auto falls back on the sweep with the same table
+        p.method = KnoxMethod::Auto;
+        let a = knox(&inc, &p).unwrap();
+        p.max_pairs = u64::MAX;
+        p.method = KnoxMethod::PairList;
+        assert_eq!(
+            format!("{:?}", a.cells),
+            format!("{:?}", knox(&inc, &p).unwrap().cells)
+        );
+        let far = Incidents::new(vec![0.0, 1.0], vec![0.0, 0.0], vec![0, i64::MAX / 2]).unwrap();
+        let e = knox(&far, &p).unwrap_err();
+        assert!(e.to_string().contains("2^61"), "{e}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod emerging;
 pub mod gi_star;
 /// Knox near-repeat test: space bands × time bands with Monte Carlo p-values.
 pub mod knox;
+mod knox_sweep;
 /// Mann–Kendall trend test.
 pub mod mann_kendall;
 /// Benjamini–Hochberg and Holm adjustments of p-values.
