@@ -21,10 +21,14 @@
 //!   - `exact`: every point–cell pair within the truncation radius. Compact kernels: exact up to
 //!     round-off. Gaussian with `cutoff` c (in bandwidths, default 6): each point misses at most
 //!     `w_i K(0) A e^{−c²/2}` per cell (1.5e-8 of its peak), and `cutoff = ∞` sums every pair.
-//!   - `binned`: interpolation binning onto cell centres and FFT convolution; the worst-case
+//!   - `binned`: interpolation binning onto a lattice and FFT convolution; the worst-case
 //!     error, per unit of `Σ w · K(0) · A`, is [`binned_error_bound`] (reported on the surface).
-//!     The binning order is chosen to keep it ≤ 1e-5 when the cell is ≤ bandwidth/4. A bandwidth
-//!     smaller than a cell is refused in this mode, and so is the uniform kernel.
+//!     Without an explicit order, the Gaussian kernel's lattice may be up to 8 cells apart when
+//!     the bandwidth spans many cells, with Lagrange interpolation back to the cell centres
+//!     (the bound then adds the interpolation remainder); the plan (order, lattice, interpolation
+//!     order) is the cheapest one whose bound is ≤ 1e-5, which holds when the cell is ≤
+//!     bandwidth/4. A bandwidth smaller than a cell is refused in this mode, and so is the
+//!     uniform kernel.
 //! * **Edges**: no edge correction. Kernel mass that falls outside the grid's extent (or on
 //!   inactive cells) is lost, not renormalised: a point on the region's boundary contributes
 //!   about half its weight inside. The share kept on active cells is reported as
@@ -53,7 +57,7 @@ use rstar::RTree;
 
 use crate::data::Incidents;
 use crate::error::{require_positive, Error, Result};
-use crate::models::kde_binned::{binned, binned_error_bound, choose_order};
+use crate::models::kde_binned::{binned, choose_order, choose_plan, plan_error_bound};
 use crate::models::kde_exact::{exact, Bw};
 use crate::models::window::{training_range, DAY_S};
 use crate::space::Grid;
@@ -363,12 +367,25 @@ impl Kde {
             }
             KdeMode::Binned => {
                 let h = self.bandwidth_m;
-                let order = choose_order(p.kernel, grid.cell_size(), h, p.binning_order, p.cutoff)?;
-                params.insert("binning_order".into(), order.to_string());
-                let v = binned(grid, x, y, &w, h, p.kernel, p.cutoff, order);
+                let plan = choose_plan(
+                    p.kernel,
+                    grid.cell_size(),
+                    h,
+                    p.binning_order,
+                    p.cutoff,
+                    x.len(),
+                    grid.nx(),
+                    grid.ny(),
+                )?;
+                params.insert("binning_order".into(), plan.order.to_string());
+                if plan.coarsen > 1 {
+                    params.insert("binning_lattice_cells".into(), plan.coarsen.to_string());
+                    params.insert("interpolation_order".into(), plan.interp.to_string());
+                }
+                let v = binned(grid, x, y, &w, h, p.kernel, p.cutoff, plan);
                 (
                     v,
-                    binned_error_bound(p.kernel, grid.cell_size(), h, order, p.cutoff)?,
+                    plan_error_bound(p.kernel, grid.cell_size(), h, plan, p.cutoff)?,
                 )
             }
         };
@@ -461,10 +478,19 @@ pub fn kde_grid(
                     return Err(Error::data(Some(i), "weight", "must be finite and >= 0"));
                 }
             }
-            let order = choose_order(kernel, grid.cell_size(), bandwidth_m, binning_order, cutoff)?;
+            let plan = choose_plan(
+                kernel,
+                grid.cell_size(),
+                bandwidth_m,
+                binning_order,
+                cutoff,
+                n,
+                grid.nx(),
+                grid.ny(),
+            )?;
             Ok((
-                binned(grid, x, y, w, bandwidth_m, kernel, cutoff, order),
-                Some(order),
+                binned(grid, x, y, w, bandwidth_m, kernel, cutoff, plan),
+                Some(plan.order),
             ))
         }
     }

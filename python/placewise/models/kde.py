@@ -36,9 +36,14 @@ class KDE(Model):
         ``exact`` sums every point–cell pair within ``cutoff`` bandwidths (Gaussian; the compact
         kernels are exact); each point misses at most ``e^{-cutoff²/2}`` (1.5e-8 at 6) of its
         peak per cell; ``cutoff=float("inf")`` sums every pair. ``binned`` spreads incidents
-        onto cell centres with Lagrange interpolation weights and convolves by FFT; its
-        worst-case error (per unit of total weight × kernel peak) is kept ≤ 1e-5 when the
-        cell is ≤ bandwidth/4 and is reported as ``surface.params["error_bound"]`` (absolute).
+        onto a lattice with Lagrange interpolation weights and convolves by FFT; with the
+        Gaussian kernel and no ``binning_order`` the lattice may be coarser than the cells
+        (up to 8 cells, when the bandwidth spans many cells), and the result is interpolated
+        to the cell centres (order in ``surface.params``). Its worst-case error (per unit of
+        total weight × kernel peak, binning and interpolation together) is kept ≤ 1e-5 when
+        the cell is ≤ bandwidth/4 and is reported as ``surface.params["error_bound"]``
+        (absolute). An explicit ``binning_order`` bins onto the cell centres themselves
+        (``2``: classic linear binning).
         ``binned`` refuses a bandwidth smaller than a cell, the uniform kernel and adaptive
         bandwidths.
     window_days : float, optional
