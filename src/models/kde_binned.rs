@@ -75,8 +75,9 @@ const INV_DENOM: [[f64; 8]; 4] = {
     t
 };
 
-/// A binning band: its index, its rows, and the next band's rows (stencils may spill into it).
-type BandWork<'a> = (usize, &'a mut [f64], Option<&'a mut [f64]>);
+/// Fixed chunks of points of the parallel counting sort (fixed, so the order within each
+/// band is the input order whatever the number of threads).
+const SORT_CHUNKS: usize = 64;
 
 /// Rows of the lattice per binning band (≥ the largest order, so a point's stencil touches at
 /// most two consecutive bands).
@@ -105,15 +106,17 @@ fn bin_points(
     let half = (p / 2) as i64;
     let n = x.len();
     let nbands = nyp.div_ceil(BIN_BAND);
+    let inv = 1.0 / d;
+    let pos = |v: f64, o: f64| (v - o) * inv - 0.5 + m as f64;
     // first stencil row per point (u32::MAX: skipped)
     let first_row: Vec<u32> = (0..n)
         .into_par_iter()
+        .with_min_len(4096)
         .map(|i| {
             if w[i] == 0.0 {
                 return u32::MAX;
             }
-            let ux = (x[i] - x0) / d - 0.5 + m as f64;
-            let uy = (y[i] - y0) / d - 0.5 + m as f64;
+            let (ux, uy) = (pos(x[i], x0), pos(y[i], y0));
             let (jx0, jy0) = (ux.floor() as i64 - half + 1, uy.floor() as i64 - half + 1);
             // A point with a node off the lattice cannot reach any cell (the margin is ≥ kr + p).
             if jx0 < 0 || jy0 < 0 || jx0 + p as i64 > nxp as i64 || jy0 + p as i64 > nyp as i64 {
@@ -123,77 +126,72 @@ fn bin_points(
             }
         })
         .collect();
+    // A stable counting sort by band, in parallel over fixed chunks of points: chunk c's
+    // points of band b go to their own segment, after those of chunks < c.
+    let per = n.div_ceil(SORT_CHUNKS).max(1);
+    let chunk = |c: usize| (c * per).min(n)..((c + 1) * per).min(n);
+    let hists: Vec<Vec<usize>> = (0..SORT_CHUNKS)
+        .into_par_iter()
+        .map(|c| {
+            let mut h = vec![0usize; nbands];
+            for &r in &first_row[chunk(c)] {
+                if r != u32::MAX {
+                    h[r as usize / BIN_BAND] += 1;
+                }
+            }
+            h
+        })
+        .collect();
     let mut starts = vec![0usize; nbands + 1];
-    for &r in &first_row {
-        if r != u32::MAX {
-            starts[r as usize / BIN_BAND + 1] += 1;
-        }
-    }
     for b in 0..nbands {
-        starts[b + 1] += starts[b];
+        starts[b + 1] = starts[b] + hists.iter().map(|h| h[b]).sum::<usize>();
     }
     // Copy each kept point's lattice position and weight into its band's run, so the binning
     // below reads memory in order (a gather through an index would miss the cache per point).
     let mut sorted = vec![[0.0f64; 3]; starts[nbands]];
-    let mut fill = starts.clone();
-    for (i, &r) in first_row.iter().enumerate() {
-        if r != u32::MAX {
-            let b = r as usize / BIN_BAND;
-            sorted[fill[b]] = [
-                (x[i] - x0) / d - 0.5 + m as f64,
-                (y[i] - y0) / d - 0.5 + m as f64,
-                w[i],
-            ];
-            fill[b] += 1;
+    let mut segs: Vec<Vec<&mut [[f64; 3]]>> = (0..SORT_CHUNKS).map(|_| Vec::new()).collect();
+    let mut rest: &mut [[f64; 3]] = &mut sorted;
+    for b in 0..nbands {
+        for (c, h) in hists.iter().enumerate() {
+            let (seg, tail) = rest.split_at_mut(h[b]);
+            segs[c].push(seg);
+            rest = tail;
         }
     }
+    segs.into_par_iter().enumerate().for_each(|(c, mut segs)| {
+        let mut fill = vec![0usize; nbands];
+        let r = chunk(c);
+        for (i, &fr) in r.clone().zip(&first_row[r]) {
+            if fr != u32::MAX {
+                let b = fr as usize / BIN_BAND;
+                segs[b][fill[b]] = [pos(x[i], x0), pos(y[i], y0), w[i]];
+                fill[b] += 1;
+            }
+        }
+    });
     drop(first_row);
     let mut bins = vec![0.0f64; ly * lx];
     // Band b owns rows [b·B, (b+2)·B) while it runs: bands of one parity never overlap.
     for parity in 0..2 {
-        let mut chunks: Vec<(usize, &mut [f64])> = bins
-            .chunks_mut(BIN_BAND * lx)
+        let (_, tail) = bins[..nyp * lx].split_at_mut((parity * BIN_BAND * lx).min(nyp * lx));
+        tail.par_chunks_mut(2 * BIN_BAND * lx)
             .enumerate()
-            .collect::<Vec<_>>();
-        // pair each band of this parity with the band after it
-        let mut work: Vec<BandWork<'_>> = Vec::new();
-        let mut it = chunks.drain(..).peekable();
-        while let Some((b, c)) = it.next() {
-            if b % 2 == parity {
-                let next = match it.peek() {
-                    Some((nb, _)) if *nb == b + 1 => it.next().map(|(_, c)| c),
-                    _ => None,
-                };
-                work.push((b, c, next));
-            }
-        }
-        work.into_par_iter().for_each(|(b, lo, mut hi)| {
-            if b >= nbands {
-                return;
-            }
-            let (mut wx, mut wy) = ([0.0; 8], [0.0; 8]);
-            let row0 = b * BIN_BAND;
-            for &[ux, uy, wi] in &sorted[starts[b]..starts[b + 1]] {
-                let (ix, iy) = (ux.floor(), uy.floor());
-                let jx0 = (ix as i64 - half + 1) as usize;
-                let jy0 = (iy as i64 - half + 1) as usize;
-                lagrange(p, ux - ix, &mut wx);
-                lagrange(p, uy - iy, &mut wy);
-                for (a, &vy) in wy[..p].iter().enumerate() {
-                    let r = jy0 + a - row0;
-                    let f = wi * vy;
-                    let row = if r < BIN_BAND {
-                        &mut lo[r * lx..(r + 1) * lx]
-                    } else {
-                        let hi = hi.as_deref_mut().expect("stencil within two bands");
-                        &mut hi[(r - BIN_BAND) * lx..(r - BIN_BAND + 1) * lx]
-                    };
-                    for (o, &vx) in row[jx0..jx0 + p].iter_mut().zip(&wx[..p]) {
-                        *o += f * vx;
-                    }
+            .for_each(|(j, window)| {
+                let b = 2 * j + parity;
+                if b >= nbands {
+                    return;
                 }
-            }
-        });
+                let pts = sorted[starts[b]..starts[b + 1]]
+                    .iter()
+                    .map(|&[ux, uy, wi]| (ux, uy, wi));
+                let geom = (nxp, nyp, lx, b * BIN_BAND);
+                match p {
+                    2 => bin_into::<2>(pts, geom, window),
+                    4 => bin_into::<4>(pts, geom, window),
+                    6 => bin_into::<6>(pts, geom, window),
+                    _ => bin_into::<8>(pts, geom, window),
+                }
+            });
     }
     bins
 }
@@ -571,38 +569,29 @@ fn bin_points_chunked(
     p: usize,
     (nxp, nyp, lx, ly): (usize, usize, usize, usize),
 ) -> Vec<f64> {
-    let half = (p / 2) as i64;
     let n = x.len();
     let per = n.div_ceil(BIN_CHUNKS).max(1);
     let inv = 1.0 / d;
+    let geom = (nxp, nyp, lx, 0);
     let parts: Vec<Vec<f64>> = (0..BIN_CHUNKS)
         .into_par_iter()
         .map(|c| {
             let mut lat = vec![0.0f64; nyp * lx];
-            let (mut wx, mut wy) = ([0.0; 8], [0.0; 8]);
-            for i in (c * per).min(n)..((c + 1) * per).min(n) {
-                if w[i] == 0.0 {
-                    continue;
-                }
-                let ux = (x[i] - x0) * inv - 0.5 + m as f64;
-                let uy = (y[i] - y0) * inv - 0.5 + m as f64;
-                let (ix, iy) = (ux.floor(), uy.floor());
-                let (jx0, jy0) = (ix as i64 - half + 1, iy as i64 - half + 1);
-                // a point with a node off the lattice cannot reach any cell (margin ≥ kr + p)
-                if jx0 < 0 || jy0 < 0 || jx0 + p as i64 > nxp as i64 || jy0 + p as i64 > nyp as i64
-                {
-                    continue;
-                }
-                let (jx0, jy0) = (jx0 as usize, jy0 as usize);
-                lagrange(p, ux - ix, &mut wx);
-                lagrange(p, uy - iy, &mut wy);
-                for (a, &vy) in wy[..p].iter().enumerate() {
-                    let f = w[i] * vy;
-                    let row = &mut lat[(jy0 + a) * lx + jx0..(jy0 + a) * lx + jx0 + p];
-                    for (o, &vx) in row.iter_mut().zip(&wx[..p]) {
-                        *o += f * vx;
-                    }
-                }
+            let r = (c * per).min(n)..((c + 1) * per).min(n);
+            let pts = x[r.clone()]
+                .iter()
+                .zip(&y[r.clone()])
+                .zip(&w[r])
+                .map(|((&xi, &yi), &wi)| {
+                    let ux = (xi - x0) * inv - 0.5 + m as f64;
+                    let uy = (yi - y0) * inv - 0.5 + m as f64;
+                    (ux, uy, wi)
+                });
+            match p {
+                2 => bin_into::<2>(pts, geom, &mut lat),
+                4 => bin_into::<4>(pts, geom, &mut lat),
+                6 => bin_into::<6>(pts, geom, &mut lat),
+                _ => bin_into::<8>(pts, geom, &mut lat),
             }
             lat
         })
@@ -619,6 +608,59 @@ fn bin_points_chunked(
             }
         });
     bins
+}
+
+/// Bins points `(ux, uy, w)` (lattice coordinates: node `j` at `j`), in order, with order-`P`
+/// weights into `lat`, which holds lattice rows `row0..` of `lx` nodes (`geom = (nxp, nyp, lx,
+/// row0)`; every stencil row of the points given must lie in `lat`). Points with a stencil node
+/// off the `nyp × nxp` lattice are skipped: the margin (≥ kernel reach + order) keeps them from
+/// reaching any cell.
+fn bin_into<const P: usize>(
+    pts: impl Iterator<Item = (f64, f64, f64)>,
+    (nxp, nyp, lx, row0): (usize, usize, usize, usize),
+    lat: &mut [f64],
+) {
+    let half = P / 2;
+    let (mut wx, mut wy) = ([0.0; 8], [0.0; 8]);
+    for (ux, uy, wi) in pts {
+        // off the lattice, zero weight or NaN: skipped; on it, truncation is the floor (and
+        // needs no libm call)
+        let inside = ux >= 0.0 && uy >= 0.0 && ux < nxp as f64 && uy < nyp as f64;
+        if wi == 0.0 || !inside {
+            continue;
+        }
+        let (ix, iy) = (ux as usize, uy as usize);
+        if ix + 1 < half || iy + 1 < half || ix + 1 - half + P > nxp || iy + 1 - half + P > nyp {
+            continue;
+        }
+        let (jx0, jy0) = (ix + 1 - half, iy + 1 - half - row0);
+        lagrange_n::<P>(ux - ix as f64, &mut wx);
+        lagrange_n::<P>(uy - iy as f64, &mut wy);
+        for (a, &vy) in wy[..P].iter().enumerate() {
+            let f = wi * vy;
+            let at = (jy0 + a) * lx + jx0;
+            let row: &mut [f64; P] = (&mut lat[at..at + P]).try_into().expect("P nodes");
+            for (o, &vx) in row.iter_mut().zip(&wx[..P]) {
+                *o += f * vx;
+            }
+        }
+    }
+}
+
+/// [`lagrange`] for a fixed order (unrolled).
+#[inline(always)]
+fn lagrange_n<const P: usize>(t: f64, out: &mut [f64; 8]) {
+    let inv = &INV_DENOM[P / 2 - 1];
+    let base = 1.0 - (P / 2) as f64;
+    let mut pre = [1.0; 8];
+    for k in 1..P {
+        pre[k] = pre[k - 1] * (t - (base + (k - 1) as f64));
+    }
+    let mut suf = 1.0;
+    for k in (0..P).rev() {
+        out[k] = pre[k] * suf * inv[k];
+        suf *= t - (base + k as f64);
+    }
 }
 
 /// For each of `n` cells along an axis, the first lattice node of its order-`q` interpolation
