@@ -8,23 +8,18 @@
 //! branches and then classified in long batches by two table lookups each. The pairs examined
 //! are those in neighbouring cells within the largest time band: about 2–3 times the pairs
 //! close in both space and time.
+//!
+//! On x86-64 CPUs with AVX2 (detected at run time) the pointers move up to four places per
+//! comparison and runs are gathered four pairs at a time; the arithmetic is the same
+//! (separate multiply and add, no fused multiply–add), so the tables are identical to the
+//! portable path's (tested).
 
 use std::collections::HashMap;
 
-/// An incident as the sweep stores it.
-#[derive(Debug, Clone, Copy, Default)]
-struct Pt {
-    x: f64,
-    y: f64,
-    t: i64,
-}
-
 /// Closes every list: later than any incident (times are within ±2^61 s).
-const SENTINEL: Pt = Pt {
-    x: f64::NAN,
-    y: f64::NAN,
-    t: i64::MAX,
-};
+const SENTINEL_T: i64 = i64::MAX;
+/// Sentinels after the last list.
+const PAD: usize = 4;
 
 /// Entries of an interval lookup table (the quantised values are below this).
 const LUT_LEN: usize = 1 << 16;
@@ -294,9 +289,12 @@ pub(super) struct SweepBuf {
     pub(super) rank: Vec<u32>,
     inv: Vec<u32>,
     fill: Vec<usize>,
-    pts: Vec<Pt>,
-    d2: Box<[f64; BATCH]>,
-    dt: Box<[i64; BATCH]>,
+    // the incidents of each cell in time order, each list closed by a sentinel
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    ts: Vec<i64>,
+    d2: Box<[f64; BATCH + 4]>,
+    dt: Box<[i64; BATCH + 4]>,
     tables: Box<[[u64; TABLE_LEN]; TABLES]>,
 }
 
@@ -307,9 +305,12 @@ impl SweepBuf {
             rank: (0..n as u32).collect(),
             inv: vec![0; n],
             fill: vec![0; cells.len()],
-            pts: vec![SENTINEL; cells.own_at[cells.len()]],
-            d2: Box::new([0.0; BATCH]),
-            dt: Box::new([0; BATCH]),
+            // four more sentinels at the end: 4-wide loads from any list position stay inside
+            xs: vec![f64::NAN; cells.own_at[cells.len()] + PAD],
+            ys: vec![f64::NAN; cells.own_at[cells.len()] + PAD],
+            ts: vec![SENTINEL_T; cells.own_at[cells.len()] + PAD],
+            d2: Box::new([0.0; BATCH + 4]),
+            dt: Box::new([0; BATCH + 4]),
             tables: Box::new([[0; TABLE_LEN]; TABLES]),
         }
     }
@@ -341,7 +342,8 @@ pub(super) fn sweep_counts(
     for (&i, &t) in b.inv.iter().zip(ts) {
         let c = cells.cell_of[i as usize] as usize;
         let [x, y] = cells.xy[i as usize];
-        b.pts[b.fill[c]] = Pt { x, y, t };
+        let q = b.fill[c];
+        (b.xs[q], b.ys[q], b.ts[q]) = (x, y, t);
         b.fill[c] += 1;
     }
     // no pair is further apart in time than the whole span: this keeps t ± t_max in range
@@ -355,13 +357,14 @@ pub(super) fn sweep_counts(
 
 /// Squared distances and time differences gathered so far, and the pair tables.
 struct Acc<'a, const ONE: bool> {
-    d2: &'a mut [f64; BATCH],
-    dt: &'a mut [i64; BATCH],
+    d2: &'a mut [f64; BATCH + 4],
+    dt: &'a mut [i64; BATCH + 4],
     m: usize,
     tables: &'a mut [[u64; TABLE_LEN]; TABLES],
     space: &'a SpaceLut,
     time: &'a TimeLut,
     d2_max: f64,
+    avx2: bool,
 }
 
 impl<const ONE: bool> Acc<'_, ONE> {
@@ -379,35 +382,188 @@ impl<const ONE: bool> Acc<'_, ONE> {
         self.m = 0;
     }
 
-    /// Gathers the pairs of `p` with `run` that are within `d2_max`, without branches.
+    /// Gathers the pairs of `p = (x, y, t)` with the run `(xs, ys, ts)` (equal lengths) that
+    /// are within `d2_max`, without branches.
     #[inline(always)]
-    fn gather(&mut self, p: Pt, run: &[Pt]) {
-        if self.m + run.len() > BATCH {
-            self.gather_long(p, run);
+    fn gather(&mut self, p: (f64, f64, i64), xs: &[f64], ys: &[f64], ts: &[i64]) {
+        if self.m + xs.len() > BATCH {
+            self.gather_long(p, xs, ys, ts);
             return;
         }
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: AVX2 is available (checked at run time) and the batch has room for the
+            // run plus 4 (m + len ≤ BATCH, arrays of BATCH + 4).
+            self.m = unsafe { gather_avx2(p, xs, ys, ts, self.d2_max, self.d2, self.dt, self.m) };
+            return;
+        }
+        self.m = gather_scalar(p, xs, ys, ts, self.d2_max, self.d2, self.dt, self.m);
+    }
+
+    /// The pairs of `p` with positions `lo..hi` of the arrays, four at a time; loads may read
+    /// up to three places past `hi` (masked off).
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, and `hi + 3 ≤` the arrays' length.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn gather_avx2_at(
+        &mut self,
+        p: (f64, f64, i64),
+        xs: &[f64],
+        ys: &[f64],
+        ts: &[i64],
+        lo: usize,
+        hi: usize,
+    ) {
+        use std::arch::x86_64::*;
+        if self.m + (hi - lo) > BATCH {
+            self.gather_long(p, &xs[lo..hi], &ys[lo..hi], &ts[lo..hi]);
+            return;
+        }
+        let (px, py, pt) = (
+            _mm256_set1_pd(p.0),
+            _mm256_set1_pd(p.1),
+            _mm256_set1_epi64x(p.2),
+        );
+        let lim = _mm256_set1_pd(self.d2_max);
+        let zero = _mm256_setzero_si256();
+        let (d2s, dts) = (self.d2.as_mut_ptr(), self.dt.as_mut_ptr());
         let mut m = self.m;
-        for q in run {
-            let (dx, dy) = (q.x - p.x, q.y - p.y);
-            let d2 = dx * dx + dy * dy;
-            // m < BATCH here: the mask only spares a bounds check
-            self.d2[m & (BATCH - 1)] = d2;
-            self.dt[m & (BATCH - 1)] = (q.t - p.t).abs();
-            m += (d2 <= self.d2_max) as usize;
+        let mut j = lo;
+        while j < hi {
+            // SAFETY: j + 4 ≤ hi + 3 ≤ len bounds the loads; m + 4 ≤ BATCH + 4 bounds the
+            // stores (m ≤ m₀ + (j − lo) and m₀ + (hi − lo) ≤ BATCH).
+            unsafe {
+                let dx = _mm256_sub_pd(_mm256_loadu_pd(xs.as_ptr().add(j)), px);
+                let dy = _mm256_sub_pd(_mm256_loadu_pd(ys.as_ptr().add(j)), py);
+                let d2 = _mm256_add_pd(_mm256_mul_pd(dx, dx), _mm256_mul_pd(dy, dy));
+                let within = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(d2, lim)) as usize;
+                let keep = within & ((1usize << (hi - j).min(4)) - 1);
+                let dt = _mm256_sub_epi64(_mm256_loadu_si256(ts.as_ptr().add(j).cast()), pt);
+                let neg = _mm256_cmpgt_epi64(zero, dt);
+                let dt = _mm256_sub_epi64(_mm256_xor_si256(dt, neg), neg);
+                let idx = _mm256_loadu_si256(PACK[keep].as_ptr().cast());
+                let d2 =
+                    _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(d2), idx));
+                let dt = _mm256_permutevar8x32_epi32(dt, idx);
+                _mm256_storeu_pd(d2s.add(m), d2);
+                _mm256_storeu_si256(dts.add(m).cast(), dt);
+                m += keep.count_ones() as usize;
+            }
+            j += 4;
         }
         self.m = m;
     }
 
     /// [`Self::gather`] when the batch cannot take the whole run.
     #[inline(never)]
-    fn gather_long(&mut self, p: Pt, run: &[Pt]) {
-        for piece in run.chunks(BATCH / 2) {
-            if self.m + piece.len() > BATCH {
+    fn gather_long(&mut self, p: (f64, f64, i64), xs: &[f64], ys: &[f64], ts: &[i64]) {
+        let k = BATCH / 2;
+        for ((x, y), t) in xs.chunks(k).zip(ys.chunks(k)).zip(ts.chunks(k)) {
+            if self.m + x.len() > BATCH {
                 self.classify();
             }
-            self.gather(p, piece);
+            self.gather(p, x, y, t);
         }
     }
+}
+
+/// The pairs of `p` with the run that are within `d2_max`, appended at `m` (returned: the
+/// new `m`); the caller keeps `m + run ≤ BATCH`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gather_scalar(
+    (px, py, pt): (f64, f64, i64),
+    xs: &[f64],
+    ys: &[f64],
+    ts: &[i64],
+    d2_max: f64,
+    d2s: &mut [f64; BATCH + 4],
+    dts: &mut [i64; BATCH + 4],
+    mut m: usize,
+) -> usize {
+    for ((&x, &y), &t) in xs.iter().zip(ys).zip(ts) {
+        let (dx, dy) = (x - px, y - py);
+        let d2 = dx * dx + dy * dy;
+        // m < BATCH here: the mask only spares a bounds check
+        d2s[m & (BATCH - 1)] = d2;
+        dts[m & (BATCH - 1)] = (t - pt).abs();
+        m += (d2 <= d2_max) as usize;
+    }
+    m
+}
+
+/// `_mm256_permutevar8x32_epi32` indices that move the 64-bit lanes set in a 4-bit mask to
+/// the front, in order.
+#[cfg(target_arch = "x86_64")]
+const PACK: [[i32; 8]; 16] = {
+    let mut t = [[0i32; 8]; 16];
+    let mut mask = 0;
+    while mask < 16 {
+        let (mut k, mut lane) = (0usize, 0usize);
+        while lane < 4 {
+            if mask & (1 << lane) != 0 {
+                t[mask][2 * k] = (2 * lane) as i32;
+                t[mask][2 * k + 1] = (2 * lane + 1) as i32;
+                k += 1;
+            }
+            lane += 1;
+        }
+        mask += 1;
+    }
+    t
+};
+
+/// [`gather_scalar`] four pairs at a time: the same arithmetic (separate multiply and add, no
+/// fused multiply–add), so the same pairs and values in the same order.
+///
+/// # Safety
+/// The CPU must support AVX2, and `m + xs.len() ≤ BATCH`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gather_avx2(
+    p: (f64, f64, i64),
+    xs: &[f64],
+    ys: &[f64],
+    ts: &[i64],
+    d2_max: f64,
+    d2s: &mut [f64; BATCH + 4],
+    dts: &mut [i64; BATCH + 4],
+    mut m: usize,
+) -> usize {
+    use std::arch::x86_64::*;
+    let n = xs.len().min(ys.len()).min(ts.len());
+    let (px, py, pt) = (
+        _mm256_set1_pd(p.0),
+        _mm256_set1_pd(p.1),
+        _mm256_set1_epi64x(p.2),
+    );
+    let lim = _mm256_set1_pd(d2_max);
+    let zero = _mm256_setzero_si256();
+    let mut j = 0;
+    while j + 4 <= n {
+        // SAFETY: j + 4 ≤ n bounds the loads; m + 4 ≤ BATCH + 4 bounds the stores (m ≤
+        // m₀ + j and m₀ + n ≤ BATCH).
+        unsafe {
+            let dx = _mm256_sub_pd(_mm256_loadu_pd(xs.as_ptr().add(j)), px);
+            let dy = _mm256_sub_pd(_mm256_loadu_pd(ys.as_ptr().add(j)), py);
+            let d2 = _mm256_add_pd(_mm256_mul_pd(dx, dx), _mm256_mul_pd(dy, dy));
+            let keep = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(d2, lim)) as usize;
+            let dt = _mm256_sub_epi64(_mm256_loadu_si256(ts.as_ptr().add(j).cast()), pt);
+            let neg = _mm256_cmpgt_epi64(zero, dt);
+            let dt = _mm256_sub_epi64(_mm256_xor_si256(dt, neg), neg);
+            let idx = _mm256_loadu_si256(PACK[keep].as_ptr().cast());
+            let d2 = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(d2), idx));
+            let dt = _mm256_permutevar8x32_epi32(dt, idx);
+            _mm256_storeu_pd(d2s.as_mut_ptr().add(m), d2);
+            _mm256_storeu_si256(dts.as_mut_ptr().add(m).cast(), dt);
+            m += keep.count_ones() as usize;
+        }
+        j += 4;
+    }
+    gather_scalar(p, &xs[j..n], &ys[j..n], &ts[j..n], d2_max, d2s, dts, m)
 }
 
 /// Adds pairs `(d2, dt)` to the tables. Out of line, with every table passed as an argument,
@@ -463,6 +619,153 @@ fn classify_into<const ONE: bool>(
     }
 }
 
+/// The runs of every incident: its own cell (later incidents up to `t_max` after) and its
+/// forward half-neighbourhood (incidents within `t_max` either side). Each list ends with a
+/// sentinel later than any incident, so the pointer scans need no bounds.
+fn runs_scalar<const ONE: bool>(
+    cells: &Cells,
+    xs: &[f64],
+    ys: &[f64],
+    ts: &[i64],
+    t_max: i64,
+    acc: &mut Acc<'_, ONE>,
+) {
+    for c in 0..cells.len() {
+        let (a, e) = (cells.own_at[c], cells.own_at[c + 1] - 1);
+        let mut hi = a;
+        for i in a..e {
+            let p = (xs[i], ys[i], ts[i]);
+            hi = hi.max(i + 1);
+            while ts[hi] <= p.2 + t_max {
+                hi += 1;
+            }
+            acc.gather(p, &xs[i + 1..hi], &ys[i + 1..hi], &ts[i + 1..hi]);
+        }
+        for &c2 in cells.neighbours(c) {
+            let (mut lo, mut hi) = (cells.own_at[c2 as usize], cells.own_at[c2 as usize]);
+            for i in a..e {
+                let p = (xs[i], ys[i], ts[i]);
+                while ts[lo] < p.2 - t_max {
+                    lo += 1;
+                }
+                hi = hi.max(lo);
+                while ts[hi] <= p.2 + t_max {
+                    hi += 1;
+                }
+                acc.gather(p, &xs[lo..hi], &ys[lo..hi], &ts[lo..hi]);
+            }
+        }
+    }
+}
+
+/// [`runs_scalar`] with AVX2: the pointers move by up to four places per comparison, and
+/// each run is gathered four pairs at a time (lanes past the run masked off), with the same
+/// pairs and values in the same order.
+///
+/// # Safety
+/// The CPU must support AVX2, and `xs`, `ys`, `ts` must end with at least [`PAD`]
+/// sentinels after the last list.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn runs_avx2<const ONE: bool>(
+    cells: &Cells,
+    xs: &[f64],
+    ys: &[f64],
+    ts: &[i64],
+    t_max: i64,
+    acc: &mut Acc<'_, ONE>,
+) {
+    let len = ts.len().min(xs.len()).min(ys.len());
+    assert!(len >= cells.own_at[cells.len()] + PAD - 1);
+    // SAFETY (for `after` and `from`): every start is at most its list's sentinel, and PAD
+    // sentinels follow the last list, so 4-wide loads stay inside the arrays.
+    let after = |k: usize, lim: i64| unsafe { first_after(ts, k, lim) };
+    let from = |k: usize, lim: i64| unsafe { first_from(ts, k, lim) };
+    for c in 0..cells.len() {
+        let (a, e) = (cells.own_at[c], cells.own_at[c + 1] - 1);
+        let mut hi = a;
+        for i in a..e {
+            hi = after(hi.max(i + 1), ts[i] + t_max);
+            // SAFETY: AVX2 checked by the caller; loads end within PAD of the run's list end
+            unsafe { acc.gather_avx2_at((xs[i], ys[i], ts[i]), xs, ys, ts, i + 1, hi) };
+        }
+        for &c2 in cells.neighbours(c) {
+            let (mut lo, mut hi) = (cells.own_at[c2 as usize], cells.own_at[c2 as usize]);
+            for i in a..e {
+                lo = from(lo, ts[i] - t_max);
+                hi = after(hi.max(lo), ts[i] + t_max);
+                // SAFETY: as above
+                unsafe { acc.gather_avx2_at((xs[i], ys[i], ts[i]), xs, ys, ts, lo, hi) };
+            }
+        }
+    }
+}
+
+/// First index `≥ k` with `ts > lim`, four at a time (a later sentinel bounds it; lanes past
+/// it are ignored).
+///
+/// # Safety
+/// AVX2, and `ts` holds a value `> lim` at some index `≥ k`, followed by 3 more values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn first_after(ts: &[i64], mut k: usize, lim: i64) -> usize {
+    use std::arch::x86_64::*;
+    let l = _mm256_set1_epi64x(lim);
+    loop {
+        // SAFETY: the caller's guarantee bounds the load
+        let v = unsafe { _mm256_loadu_si256(ts.as_ptr().add(k).cast()) };
+        let stop = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(v, l)));
+        if stop != 0 {
+            return k + stop.trailing_zeros() as usize;
+        }
+        k += 4;
+    }
+}
+
+/// First index `≥ k` with `ts ≥ lim`, four at a time.
+///
+/// # Safety
+/// As [`first_after`], with a value `≥ lim`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn first_from(ts: &[i64], mut k: usize, lim: i64) -> usize {
+    use std::arch::x86_64::*;
+    let l = _mm256_set1_epi64x(lim);
+    loop {
+        // SAFETY: the caller's guarantee bounds the load
+        let v = unsafe { _mm256_loadu_si256(ts.as_ptr().add(k).cast()) };
+        let below = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(l, v)));
+        let stop = !below & 0xF;
+        if stop != 0 {
+            return k + stop.trailing_zeros() as usize;
+        }
+        k += 4;
+    }
+}
+
+/// Tests set this to run the portable path on a machine with AVX2.
+#[cfg(test)]
+pub(super) static FORCE_SCALAR: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the AVX2 paths can run here.
+fn avx2() -> bool {
+    #[cfg(test)]
+    if FORCE_SCALAR.load(std::sync::atomic::Ordering::Relaxed) {
+        return false;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 fn sweep_runs<const ONE: bool>(
     cells: &Cells,
     b: &mut SweepBuf,
@@ -481,38 +784,18 @@ fn sweep_runs<const ONE: bool>(
         space,
         time,
         d2_max: space.lut.b[space.lut.n_bounds - 1],
+        avx2: avx2(),
     };
-    let pts = &b.pts;
-    // each list ends with a sentinel later than any incident: the scans need no bounds
-    let list = |c: usize| &pts[cells.own_at[c]..cells.own_at[c + 1]];
-    for c in 0..cells.len() {
-        let own = list(c);
-        let events = &own[..own.len() - 1];
-        // within the cell: later incidents up to t_max after
-        let mut hi = 0;
-        for (i, &p) in events.iter().enumerate() {
-            hi = hi.max(i + 1);
-            while own[hi].t <= p.t + t_max {
-                hi += 1;
-            }
-            acc.gather(p, &own[i + 1..hi]);
-        }
-        // the forward half-neighbourhood: incidents within t_max either side
-        for &c2 in cells.neighbours(c) {
-            let other = list(c2 as usize);
-            let (mut lo, mut hi) = (0, 0);
-            for &p in events {
-                while other[lo].t < p.t - t_max {
-                    lo += 1;
-                }
-                hi = hi.max(lo);
-                while other[hi].t <= p.t + t_max {
-                    hi += 1;
-                }
-                acc.gather(p, &other[lo..hi]);
-            }
-        }
+    let (xs, ys, ts) = (&b.xs[..], &b.ys[..], &b.ts[..]);
+    #[cfg(target_arch = "x86_64")]
+    if acc.avx2 {
+        // SAFETY: AVX2 is available (checked at run time); the arrays end with PAD sentinels.
+        unsafe { runs_avx2(cells, xs, ys, ts, t_max, &mut acc) };
+    } else {
+        runs_scalar(cells, xs, ys, ts, t_max, &mut acc);
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    runs_scalar(cells, xs, ys, ts, t_max, &mut acc);
     acc.classify();
     // fold the copies into the first table
     let (first, rest) = b.tables.split_at_mut(1);
