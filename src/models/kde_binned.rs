@@ -555,11 +555,16 @@ pub(crate) fn binned(
 /// Independent binning chunks of the chunked binning (fixed, so results do not depend on
 /// the number of threads).
 const BIN_CHUNKS: usize = 4;
+/// Points per block of the chunked binning's local sort (the block's copy stays in cache).
+const SUB_BLOCK: usize = 1 << 15;
 /// Largest `chunks × lattice nodes` binned into private lattices (256 MB of f64).
 const MAX_CHUNKED_NODES: usize = 1 << 25;
 
-/// Interpolation binning into `BIN_CHUNKS` private lattices (each chunk of points in input
-/// order), summed in chunk order: no sorting, for lattices small enough to copy.
+/// Interpolation binning into `BIN_CHUNKS` private lattices, summed in chunk order, for
+/// lattices small enough to copy. Each chunk of points is taken in blocks of `SUB_BLOCK`,
+/// each block counting-sorted by band of lattice rows (stable) so the band being filled stays
+/// in cache. Chunks and blocks are fixed, so the order of every sum is too, whatever the
+/// number of threads.
 fn bin_points_chunked(
     x: &[f64],
     y: &[f64],
@@ -573,25 +578,52 @@ fn bin_points_chunked(
     let per = n.div_ceil(BIN_CHUNKS).max(1);
     let inv = 1.0 / d;
     let geom = (nxp, nyp, lx, 0);
+    let nbands = nyp.div_ceil(BIN_BAND);
     let parts: Vec<Vec<f64>> = (0..BIN_CHUNKS)
         .into_par_iter()
         .map(|c| {
             let mut lat = vec![0.0f64; nyp * lx];
+            // Blocks of points are counting-sorted by band of lattice rows before binning,
+            // so that each band's rows stay in cache while its points are added.
+            let mut sorted = vec![[0.0f64; 3]; SUB_BLOCK];
+            let mut band = vec![0u32; SUB_BLOCK];
+            let mut starts = vec![0usize; nbands + 1];
             let r = (c * per).min(n)..((c + 1) * per).min(n);
-            let pts = x[r.clone()]
-                .iter()
-                .zip(&y[r.clone()])
-                .zip(&w[r])
-                .map(|((&xi, &yi), &wi)| {
-                    let ux = (xi - x0) * inv - 0.5 + m as f64;
-                    let uy = (yi - y0) * inv - 0.5 + m as f64;
-                    (ux, uy, wi)
-                });
-            match p {
-                2 => bin_into::<2>(pts, geom, &mut lat),
-                4 => bin_into::<4>(pts, geom, &mut lat),
-                6 => bin_into::<6>(pts, geom, &mut lat),
-                _ => bin_into::<8>(pts, geom, &mut lat),
+            let mut i0 = r.start;
+            while i0 < r.end {
+                let i1 = (i0 + SUB_BLOCK).min(r.end);
+                starts.iter_mut().for_each(|v| *v = 0);
+                for (b, i) in band.iter_mut().zip(i0..i1) {
+                    let uy = (y[i] - y0) * inv - 0.5 + m as f64;
+                    *b = if uy >= 0.0 && uy < nyp as f64 && w[i] != 0.0 {
+                        (uy as usize / BIN_BAND) as u32
+                    } else {
+                        u32::MAX
+                    };
+                    if *b != u32::MAX {
+                        starts[*b as usize + 1] += 1;
+                    }
+                }
+                for k in 0..nbands {
+                    starts[k + 1] += starts[k];
+                }
+                let kept = starts[nbands];
+                for (&b, i) in band.iter().zip(i0..i1) {
+                    if b != u32::MAX {
+                        let ux = (x[i] - x0) * inv - 0.5 + m as f64;
+                        let uy = (y[i] - y0) * inv - 0.5 + m as f64;
+                        sorted[starts[b as usize]] = [ux, uy, w[i]];
+                        starts[b as usize] += 1;
+                    }
+                }
+                let pts = sorted[..kept].iter().map(|&[ux, uy, wi]| (ux, uy, wi));
+                match p {
+                    2 => bin_into::<2>(pts, geom, &mut lat),
+                    4 => bin_into::<4>(pts, geom, &mut lat),
+                    6 => bin_into::<6>(pts, geom, &mut lat),
+                    _ => bin_into::<8>(pts, geom, &mut lat),
+                }
+                i0 = i1;
             }
             lat
         })
