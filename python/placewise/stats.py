@@ -610,7 +610,5 @@ def knox(
     perms = _int_param(permutations, "permutations", 1)
     seed_ = _int_param(seed, "seed", 0)
     mp = _int_param(max_pairs, "max_pairs", 0)
-    if method not in ("auto", "pairs", "sweep"):
-        raise _param("method", f"must be 'auto', 'pairs' or 'sweep', got {method!r}")
     raw = _native.knox(incidents._native, sb, tb, perms, seed_, mp, method)
     return KnoxResult(raw=raw, space_bands=sb, time_bands=tb, permutations=int(perms or 0), seed=int(seed_ or 0))

@@ -364,7 +364,6 @@ struct Acc<'a, const ONE: bool> {
     space: &'a SpaceLut,
     time: &'a TimeLut,
     d2_max: f64,
-    avx2: bool,
 }
 
 impl<const ONE: bool> Acc<'_, ONE> {
@@ -388,13 +387,6 @@ impl<const ONE: bool> Acc<'_, ONE> {
     fn gather(&mut self, p: (f64, f64, i64), xs: &[f64], ys: &[f64], ts: &[i64]) {
         if self.m + xs.len() > BATCH {
             self.gather_long(p, xs, ys, ts);
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: AVX2 is available (checked at run time) and the batch has room for the
-            // run plus 4 (m + len ≤ BATCH, arrays of BATCH + 4).
-            self.m = unsafe { gather_avx2(p, xs, ys, ts, self.d2_max, self.d2, self.dt, self.m) };
             return;
         }
         self.m = gather_scalar(p, xs, ys, ts, self.d2_max, self.d2, self.dt, self.m);
@@ -515,57 +507,6 @@ const PACK: [[i32; 8]; 16] = {
     t
 };
 
-/// [`gather_scalar`] four pairs at a time: the same arithmetic (separate multiply and add, no
-/// fused multiply–add), so the same pairs and values in the same order.
-///
-/// # Safety
-/// The CPU must support AVX2, and `m + xs.len() ≤ BATCH`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gather_avx2(
-    p: (f64, f64, i64),
-    xs: &[f64],
-    ys: &[f64],
-    ts: &[i64],
-    d2_max: f64,
-    d2s: &mut [f64; BATCH + 4],
-    dts: &mut [i64; BATCH + 4],
-    mut m: usize,
-) -> usize {
-    use std::arch::x86_64::*;
-    let n = xs.len().min(ys.len()).min(ts.len());
-    let (px, py, pt) = (
-        _mm256_set1_pd(p.0),
-        _mm256_set1_pd(p.1),
-        _mm256_set1_epi64x(p.2),
-    );
-    let lim = _mm256_set1_pd(d2_max);
-    let zero = _mm256_setzero_si256();
-    let mut j = 0;
-    while j + 4 <= n {
-        // SAFETY: j + 4 ≤ n bounds the loads; m + 4 ≤ BATCH + 4 bounds the stores (m ≤
-        // m₀ + j and m₀ + n ≤ BATCH).
-        unsafe {
-            let dx = _mm256_sub_pd(_mm256_loadu_pd(xs.as_ptr().add(j)), px);
-            let dy = _mm256_sub_pd(_mm256_loadu_pd(ys.as_ptr().add(j)), py);
-            let d2 = _mm256_add_pd(_mm256_mul_pd(dx, dx), _mm256_mul_pd(dy, dy));
-            let keep = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(d2, lim)) as usize;
-            let dt = _mm256_sub_epi64(_mm256_loadu_si256(ts.as_ptr().add(j).cast()), pt);
-            let neg = _mm256_cmpgt_epi64(zero, dt);
-            let dt = _mm256_sub_epi64(_mm256_xor_si256(dt, neg), neg);
-            let idx = _mm256_loadu_si256(PACK[keep].as_ptr().cast());
-            let d2 = _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(_mm256_castpd_si256(d2), idx));
-            let dt = _mm256_permutevar8x32_epi32(dt, idx);
-            _mm256_storeu_pd(d2s.as_mut_ptr().add(m), d2);
-            _mm256_storeu_si256(dts.as_mut_ptr().add(m).cast(), dt);
-            m += keep.count_ones() as usize;
-        }
-        j += 4;
-    }
-    gather_scalar(p, &xs[j..n], &ys[j..n], &ts[j..n], d2_max, d2s, dts, m)
-}
-
 /// Adds pairs `(d2, dt)` to the tables. Out of line, with every table passed as an argument,
 /// so that the compiler keeps them in registers (they cannot alias the counts).
 #[inline(never)]
@@ -680,7 +621,8 @@ unsafe fn runs_avx2<const ONE: bool>(
     // SAFETY (for `after` and `from`): every start is at most its list's sentinel, and PAD
     // sentinels follow the last list, so 4-wide loads stay inside the arrays.
     let after = |k: usize, lim: i64| unsafe { first_after(ts, k, lim) };
-    let from = |k: usize, lim: i64| unsafe { first_from(ts, k, lim) };
+    // t ≥ lim ⇔ t > lim − 1 (integer seconds within ±2^62: no overflow)
+    let from = |k: usize, lim: i64| unsafe { first_after(ts, k, lim - 1) };
     for c in 0..cells.len() {
         let (a, e) = (cells.own_at[c], cells.own_at[c + 1] - 1);
         let mut hi = a;
@@ -716,28 +658,6 @@ unsafe fn first_after(ts: &[i64], mut k: usize, lim: i64) -> usize {
         // SAFETY: the caller's guarantee bounds the load
         let v = unsafe { _mm256_loadu_si256(ts.as_ptr().add(k).cast()) };
         let stop = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(v, l)));
-        if stop != 0 {
-            return k + stop.trailing_zeros() as usize;
-        }
-        k += 4;
-    }
-}
-
-/// First index `≥ k` with `ts ≥ lim`, four at a time.
-///
-/// # Safety
-/// As [`first_after`], with a value `≥ lim`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn first_from(ts: &[i64], mut k: usize, lim: i64) -> usize {
-    use std::arch::x86_64::*;
-    let l = _mm256_set1_epi64x(lim);
-    loop {
-        // SAFETY: the caller's guarantee bounds the load
-        let v = unsafe { _mm256_loadu_si256(ts.as_ptr().add(k).cast()) };
-        let below = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(l, v)));
-        let stop = !below & 0xF;
         if stop != 0 {
             return k + stop.trailing_zeros() as usize;
         }
@@ -784,11 +704,10 @@ fn sweep_runs<const ONE: bool>(
         space,
         time,
         d2_max: space.lut.b[space.lut.n_bounds - 1],
-        avx2: avx2(),
     };
     let (xs, ys, ts) = (&b.xs[..], &b.ys[..], &b.ts[..]);
     #[cfg(target_arch = "x86_64")]
-    if acc.avx2 {
+    if avx2() {
         // SAFETY: AVX2 is available (checked at run time); the arrays end with PAD sentinels.
         unsafe { runs_avx2(cells, xs, ys, ts, t_max, &mut acc) };
     } else {
