@@ -1,6 +1,6 @@
 """Backtest speed: 52 weekly origins × (Naive, KDE, ProspectiveHotspot, SEPP grid) on the full
 Chicago data at 150 m (target under 60 s on 2 cores). For context, open_cp's HitRateEvaluator
-took 5.3 s for 14 daily prospective-hotspot predictions on 10k events (figure from issue 5).
+took 5.3 s for 14 daily prospective-hotspot predictions on 10k events.
 
 Run: .venv/bin/python bench/backtest.py [SHARED_DATA_DIR]
 """

@@ -8,7 +8,7 @@ space–time fit at 100k (and optionally 1M) events with peak memory.
 Peak resident memory of each large fit is measured in a fresh child process (ru_maxrss), so it
 is that fit's own footprint (Python + numpy + placewise), not the parent's.
 
-Context (issue 4): open_cp's Mohler-2011 trainer took about 16 minutes and 4–6 GB for two of its
+Context: open_cp's Mohler-2011 trainer took about 16 minutes and 4–6 GB for two of its
 40 default iterations on 10k events (dense N × N matrices) and crashes on 1–2k events with its
 default starting values; its grid ETAS (`seppexp`) is fast but triggers only within a cell and
 fitted θ ≈ 0.09 on data simulated with θ = 0.3. Those figures are quoted, not re-measured here.

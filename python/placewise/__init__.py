@@ -50,26 +50,26 @@ __all__ = [
     "LogVerificationError",
 ]
 
-# --- hotspot models (issue 3) ---
+# --- hotspot models
 from . import models  # noqa: E402
 from .models import KDE, Naive, ProspectiveHotspot, RetrospectiveHotspot  # noqa: E402
 
 __all__ += ["models", "Naive", "KDE", "RetrospectiveHotspot", "ProspectiveHotspot"]
-# --- allocation (issue 6) ---
+# --- allocation
 from .allocate import Allocation, Budget, Plan, PriceOfFairness, allocate, allocate_shifts  # noqa: E402
 
 __all__ += ["Allocation", "Budget", "Plan", "PriceOfFairness", "allocate", "allocate_shifts"]
-# --- statistics (issue 3, part B): pw.stats.gi_star, emerging_hotspots, knox
+# --- statistics: pw.stats.gi_star, emerging_hotspots, knox
 from . import stats  # noqa: E402
 
 __all__ += ["stats"]
-# --- audit + provenance (issue 7) ---
+# --- audit + provenance
 from . import audit, runlog  # noqa: E402
 from .policy import AuditPolicy  # noqa: E402
 from .runlog import RunLog  # noqa: E402
 
 __all__ += ["audit", "runlog", "AuditPolicy", "RunLog"]
-# --- sepp (issue 4) ---
+# --- sepp
 from .models import SEPP  # noqa: E402
 
 __all__ += ["SEPP"]

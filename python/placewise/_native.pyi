@@ -135,7 +135,7 @@ REPORT_SCHEMA: str
 
 def report_normalise(json: str) -> str: ...
 
-# --- models (issue 3: Naive, KDE, retrospective, prospective) ---
+# --- models
 _Prediction: TypeAlias = tuple[_F64, dict[str, str], tuple[int, int] | None, str]
 
 @final
@@ -194,7 +194,7 @@ def kde_grid(
     cutoff: float = 6.0,
     binning_order: int | None = None,
 ) -> tuple[_F64, int | None]: ...
-# --- allocation (issue 6) ---
+# --- allocation
 from typing import Any
 
 @final
@@ -275,7 +275,7 @@ def knox(
     max_pairs: int = 250000000,
     method: str = "auto",
 ) -> dict[str, Any]: ...
-# --- audit + provenance (issue 7) ---
+# --- audit + provenance
 def disparity(
     dose: _F64,
     population: _F64,
@@ -330,7 +330,7 @@ class RunLog:
 def hash_incidents(incidents: Incidents) -> str: ...
 def hash_f64_array(tag: str, shape: list[int], data: _F64) -> str: ...
 def hash_json(text: str) -> str: ...
-# --- sepp (issue 4) ---
+# --- sepp
 @final
 class SeppFit:
     @property

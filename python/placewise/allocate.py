@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import _native
-from .exceptions import DataValidationError, InvalidParameterError
+from .exceptions import data_error, param_error
 from .space import Grid, Population, _polygons
 from .surface import Surface
 
@@ -46,17 +46,8 @@ STRATEGIES = ("top_k", "proportional", "randomized", "fair")
 __all__ = ["Budget", "Allocation", "Plan", "PriceOfFairness", "allocate", "allocate_shifts", "district_of_cells", "STRATEGIES"]
 
 
-def _param_error(name: str, reason: str) -> InvalidParameterError:
-    e = InvalidParameterError(f"invalid parameter `{name}`: {reason}")
-    e.name, e.reason = name, reason
-    return e
-
-
-def _data_error(row: int | None, column: str, reason: str) -> DataValidationError:
-    where = f" at row {row}" if row is not None else ""
-    e = DataValidationError(f"invalid data{where}: column `{column}`: {reason}")
-    e.row, e.column, e.reason = row, column, reason
-    return e
+_param_error = param_error
+_data_error = data_error
 
 
 class Budget:

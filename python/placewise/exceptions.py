@@ -87,6 +87,25 @@ class PlacewiseIOError(PlacewiseError, OSError):
     """Reading or writing a file failed."""
 
 
+def param_error(name: str, reason: str) -> InvalidParameterError:
+    """An :class:`InvalidParameterError` for parameter ``name``, with the core's message format
+    (``invalid parameter `name`: reason``) and ``.name`` / ``.reason`` set. Python raises these
+    only for what the Rust core cannot see (types, column names, CRS, pandas dtypes); numeric
+    domains are checked in Rust."""
+    e = InvalidParameterError(f"invalid parameter `{name}`: {reason}")
+    e.name, e.reason = name, reason
+    return e
+
+
+def data_error(row: int | None, column: str, reason: str) -> DataValidationError:
+    """A :class:`DataValidationError` at ``row`` (0-based, or None) of ``column``, in the core's
+    message format, with ``.row`` / ``.column`` / ``.reason`` set."""
+    where = f" at row {row}" if row is not None else ""
+    e = DataValidationError(f"invalid data{where}: column `{column}`: {reason}")
+    e.row, e.column, e.reason = row, column, reason
+    return e
+
+
 class CRSWarning(PlacewiseWarning):
     """Coordinates look inconsistent with the CRS they were declared in."""
 

@@ -6,13 +6,13 @@ from ._base import Model
 
 __all__ = ["Model"]
 
-# --- hotspot models (issue 3) ---
+# --- hotspot models
 from .hotspot import ProspectiveHotspot, RetrospectiveHotspot
 from .kde import KDE, kde_grid
 from .naive import Naive
 
 __all__ += ["Naive", "KDE", "kde_grid", "RetrospectiveHotspot", "ProspectiveHotspot"]
-# --- sepp (issue 4) ---
+# --- sepp
 from .sepp import SEPP  # noqa: E402
 
 __all__ += ["SEPP"]
