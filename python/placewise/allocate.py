@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import _native
+from ._export import csv_text
 from .exceptions import data_error, param_error
 from .space import Grid, Population, _polygons
 from .surface import Surface
@@ -390,11 +391,7 @@ class Allocation:
 
     def to_csv(self, path: str | os.PathLike[str] | None = None, patrolled_only: bool = True) -> str:
         """CSV of :meth:`to_frame` (patrolled cells by default); returns the text."""
-        text = self.to_frame(patrolled_only).to_csv(index=False)
-        if path is not None:
-            with open(path, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-        return text
+        return csv_text(self.to_frame(patrolled_only), path)
 
     def plot(self, ax: Axes | None = None, cmap: str = "viridis", show_risk: bool = True, **kwargs: Any) -> Axes:
         """Map of the units per cell (over the risk surface in grey); returns the Axes."""
@@ -564,11 +561,7 @@ class Plan:
                              for n, a in self.shifts.items()]).set_index("shift")
 
     def to_csv(self, path: str | os.PathLike[str] | None = None, patrolled_only: bool = True) -> str:
-        text = self.to_frame(patrolled_only).to_csv(index=False)
-        if path is not None:
-            with open(path, "w", encoding="utf-8", newline="") as f:
-                f.write(text)
-        return text
+        return csv_text(self.to_frame(patrolled_only), path)
 
     def plot(self, axes: Any = None, **kwargs: Any) -> Any:
         """One map per shift; returns the Axes."""
