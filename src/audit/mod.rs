@@ -9,8 +9,12 @@ pub mod concentration;
 pub mod disparity;
 /// The two-region Pólya urn of Ensign et al. (2018) and its correction.
 pub mod ensign;
+/// Concentration of patrol against need per area, with the check's power.
+pub mod need;
 /// Audit policy thresholds read from TOML, checked against an audit summary.
 pub mod policy;
+/// Targeting audit of any system's output (The Markup's most/median/least targeted windows).
+pub mod targeting;
 
 pub use concentration::{concentration, ConcentrationParams, ConcentrationResult, Inequality};
 pub use disparity::{disparity, DisparityInput, DisparityParams, DisparityResult, Reference};
