@@ -1,4 +1,5 @@
 # Hand-written stub of the Rust extension, checked against the binary by `python -m mypy.stubtest placewise._native`.
+from collections.abc import Callable
 from typing import TypeAlias, final
 
 import numpy as np
@@ -9,9 +10,11 @@ DEFAULT_MAX_CELLS: int
 
 _F64: TypeAlias = npt.NDArray[np.float64]
 _I64: TypeAlias = npt.NDArray[np.int64]
+_Reduced: TypeAlias = tuple[Callable[..., object], tuple[object, ...]]
 
 @final
 class Incidents:
+    def __reduce__(self) -> _Reduced: ...
     def __new__(
         cls,
         x: _F64,
@@ -72,6 +75,7 @@ def ingest(
 def _raise_error(kind: str) -> None: ...
 @final
 class Region:
+    def __reduce__(self) -> _Reduced: ...
     @staticmethod
     def from_polygons(polygons: list[list[_F64]]) -> Region: ...
     @staticmethod
@@ -85,6 +89,7 @@ class Region:
 
 @final
 class Grid:
+    def __reduce__(self) -> _Reduced: ...
     def __new__(cls, region: Region, cell_size: float, max_cells: int = ...) -> Grid: ...
     @staticmethod
     def from_extent(x0: float, y0: float, cell_size: float, nx: int, ny: int) -> Grid: ...
@@ -140,11 +145,13 @@ _Prediction: TypeAlias = tuple[_F64, dict[str, str], tuple[int, int] | None, str
 
 @final
 class NaiveModel:
+    def __reduce__(self) -> _Reduced: ...
     def __new__(cls, incidents: Incidents, grid: Grid, window_days: float | None = None) -> NaiveModel: ...
     def predict(self, at: int | None = None) -> _Prediction: ...
 
 @final
 class KDEModel:
+    def __reduce__(self) -> _Reduced: ...
     def __new__(
         cls,
         incidents: Incidents,
@@ -172,11 +179,13 @@ class KDEModel:
 
 @final
 class RetrospectiveModel:
+    def __reduce__(self) -> _Reduced: ...
     def __new__(cls, incidents: Incidents, grid: Grid, bandwidth: float = 200.0, window_days: float = 60.0) -> RetrospectiveModel: ...
     def predict(self, at: int | None = None) -> _Prediction: ...
 
 @final
 class ProspectiveModel:
+    def __reduce__(self) -> _Reduced: ...
     def __new__(
         cls, incidents: Incidents, grid: Grid, bandwidth_cells: float = 8.0, time_bandwidth_weeks: float = 8.0, distance: str = "linf"
     ) -> ProspectiveModel: ...
@@ -311,6 +320,7 @@ def ensign_urn(
 ) -> tuple[_F64, str]: ...
 @final
 class AuditPolicy:
+    def __reduce__(self) -> _Reduced: ...
     @staticmethod
     def from_toml(text: str) -> AuditPolicy: ...
     @staticmethod

@@ -195,6 +195,13 @@ impl PyAuditPolicy {
     fn to_json(&self) -> PyResult<String> {
         Ok(to_json(&*self.inner)?)
     }
+    /// Pickles as its JSON.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<crate::python::utils::Reduced<'py>> {
+        Ok((
+            slf.get_type().getattr("from_json")?,
+            (slf.get().to_json()?,).into_pyobject(slf.py())?,
+        ))
+    }
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

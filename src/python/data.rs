@@ -11,7 +11,7 @@ use crate::data::{
     RawIncidents,
 };
 use crate::python::space::PyRegion;
-use crate::python::utils::{detached, owned, readonly_view, same_len, to_vec_f64};
+use crate::python::utils::{detached, owned, readonly_view, same_len, to_vec_f64, Reduced};
 use crate::Error;
 
 /// A validated incidents table, sorted by time. Built by `ingest`.
@@ -78,6 +78,62 @@ impl PyIncidents {
             weight.map(|w| to_vec_f64(&w)),
         )?;
         Ok(Self::wrap(inner))
+    }
+
+    /// The table from the columns `__reduce__` gives (validated like the constructor; the
+    /// source rows and duplicate flags travel with their rows).
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    fn _from_state(
+        py: Python<'_>,
+        x: PyReadonlyArray1<'_, f64>,
+        y: PyReadonlyArray1<'_, f64>,
+        t: PyReadonlyArray1<'_, i64>,
+        category: PyReadonlyArray1<'_, u32>,
+        categories: Vec<String>,
+        origin: PyReadonlyArray1<'_, u8>,
+        weight: Option<PyReadonlyArray1<'_, f64>>,
+        source_row: PyReadonlyArray1<'_, u64>,
+        duplicate: PyReadonlyArray1<'_, bool>,
+    ) -> PyResult<Self> {
+        let n = x.len()?;
+        same_len("x", n, "source_row", source_row.len()?)?;
+        same_len("x", n, "duplicate", duplicate.len()?)?;
+        let origin = origin_codes(&origin.as_array().to_vec())?;
+        let (x, y, t) = (to_vec_f64(&x), to_vec_f64(&y), t.as_array().to_vec());
+        let category = category.as_array().to_vec();
+        let weight = weight.map(|w| to_vec_f64(&w));
+        let src = source_row.as_array().to_vec();
+        let dup = duplicate.as_array().to_vec();
+        detached(py, move || {
+            let mut inc = Incidents::from_columns(x, y, t, category, categories, origin, weight)?;
+            // `from_columns` numbers the rows 0..n before sorting by time: map them back.
+            let pos: Vec<usize> = inc.source_row.iter().map(|&i| i as usize).collect();
+            inc.source_row = pos.iter().map(|&i| src[i]).collect();
+            inc.duplicate = pos.iter().map(|&i| dup[i]).collect();
+            Ok(Self::wrap(inc))
+        })
+    }
+
+    /// Pickles as its columns.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let py = slf.py();
+        let b = slf.clone();
+        let state = (
+            Self::x(b.clone())?,
+            Self::y(b.clone())?,
+            Self::t(b.clone())?,
+            Self::category(b.clone())?,
+            slf.get().categories(),
+            slf.get().origin(py),
+            Self::weight(b.clone())?,
+            Self::source_row(b.clone())?,
+            Self::duplicate(b)?,
+        );
+        Ok((
+            slf.get_type().getattr("_from_state")?,
+            state.into_pyobject(py)?,
+        ))
     }
 
     fn __len__(&self) -> usize {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::models::{
     kde_grid as core_kde_grid, Bandwidth, CellDistance, Kde, KdeMode, KdeParams, Kernel, Naive,
@@ -16,7 +17,7 @@ use crate::models::{
 };
 use crate::python::data::PyIncidents;
 use crate::python::space::PyGrid;
-use crate::python::utils::{detached, owned};
+use crate::python::utils::{detached, owned, Reduced};
 use crate::{Error, Surface};
 
 /// What `predict` returns: values, parameters, window, units.
@@ -36,10 +37,31 @@ fn prediction(py: Python<'_>, s: Surface) -> Prediction<'_> {
     )
 }
 
+/// The incidents and grid a native model was fitted on, kept so that the model pickles as its
+/// inputs and parameters.
+struct FittedOn {
+    incidents: Py<PyIncidents>,
+    grid: Py<PyGrid>,
+}
+
+impl FittedOn {
+    fn new(incidents: Bound<'_, PyIncidents>, grid: Bound<'_, PyGrid>) -> Self {
+        FittedOn {
+            incidents: incidents.unbind(),
+            grid: grid.unbind(),
+        }
+    }
+    fn pair<'py>(&self, py: Python<'py>) -> (Bound<'py, PyIncidents>, Bound<'py, PyGrid>) {
+        (self.incidents.bind(py).clone(), self.grid.bind(py).clone())
+    }
+}
+
 /// Naive model: counts per cell in a trailing window.
 #[pyclass(name = "NaiveModel", module = "placewise._native", frozen)]
 struct PyNaive {
     inner: Arc<Naive>,
+    fitted_on: FittedOn,
+    window_days: Option<f64>,
 }
 
 #[pymethods]
@@ -47,16 +69,29 @@ impl PyNaive {
     #[new]
     #[pyo3(signature = (incidents, grid, window_days=None))]
     fn new(
-        incidents: PyRef<'_, PyIncidents>,
-        grid: PyRef<'_, PyGrid>,
+        incidents: Bound<'_, PyIncidents>,
+        grid: Bound<'_, PyGrid>,
         window_days: Option<f64>,
     ) -> PyResult<Self> {
         let m = Naive::fit(
             NaiveParams { window_days },
-            incidents.inner.clone(),
-            grid.inner.clone(),
+            incidents.get().inner.clone(),
+            grid.get().inner.clone(),
         )?;
-        Ok(PyNaive { inner: Arc::new(m) })
+        Ok(PyNaive {
+            inner: Arc::new(m),
+            fitted_on: FittedOn::new(incidents, grid),
+            window_days,
+        })
+    }
+    /// Pickles as its inputs and parameters (unpickling fits again: fits are deterministic).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let (py, m) = (slf.py(), slf.get());
+        let (inc, grid) = m.fitted_on.pair(py);
+        Ok((
+            slf.get_type().into_any(),
+            (inc, grid, m.window_days).into_pyobject(py)?,
+        ))
     }
     /// The surface from incidents strictly before `at` (UTC seconds; None: after the last).
     #[pyo3(signature = (at=None))]
@@ -71,6 +106,8 @@ impl PyNaive {
 #[pyclass(name = "KDEModel", module = "placewise._native", frozen)]
 struct PyKde {
     inner: Arc<Kde>,
+    fitted_on: FittedOn,
+    kwargs: Py<PyDict>,
 }
 
 #[pymethods]
@@ -84,8 +121,8 @@ impl PyKde {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        incidents: PyRef<'_, PyIncidents>,
-        grid: PyRef<'_, PyGrid>,
+        incidents: Bound<'_, PyIncidents>,
+        grid: Bound<'_, PyGrid>,
         kernel: &str,
         rule: &str,
         bandwidth: f64,
@@ -98,6 +135,18 @@ impl PyKde {
         half_life_days: Option<f64>,
         binning_order: Option<usize>,
     ) -> PyResult<Self> {
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("kernel", kernel)?;
+        kwargs.set_item("rule", rule)?;
+        kwargs.set_item("bandwidth", bandwidth)?;
+        kwargs.set_item("bandwidths", bandwidths.clone())?;
+        kwargs.set_item("k", k)?;
+        kwargs.set_item("min_bandwidth", min_bandwidth)?;
+        kwargs.set_item("mode", mode)?;
+        kwargs.set_item("cutoff", cutoff)?;
+        kwargs.set_item("window_days", window_days)?;
+        kwargs.set_item("half_life_days", half_life_days)?;
+        kwargs.set_item("binning_order", binning_order)?;
         let bandwidth = match rule {
             "fixed" => Bandwidth::Fixed(bandwidth),
             "scott" => Bandwidth::Scott,
@@ -128,10 +177,24 @@ impl PyKde {
             half_life_days,
             binning_order,
         };
-        let inc = incidents.inner.clone();
-        let g = grid.inner.clone();
+        let inc = incidents.get().inner.clone();
+        let g = grid.get().inner.clone();
         let m = detached(py, move || Kde::fit(params, inc, g))?;
-        Ok(PyKde { inner: Arc::new(m) })
+        Ok(PyKde {
+            inner: Arc::new(m),
+            fitted_on: FittedOn::new(incidents, grid),
+            kwargs: kwargs.unbind(),
+        })
+    }
+    /// Pickles as its inputs and parameters (unpickling fits again: fits are deterministic).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let (py, m) = (slf.py(), slf.get());
+        let (inc, grid) = m.fitted_on.pair(py);
+        let partial = py
+            .import("functools")?
+            .getattr("partial")?
+            .call((slf.get_type(),), Some(m.kwargs.bind(py)))?;
+        Ok((partial, (inc, grid).into_pyobject(py)?))
     }
     /// The bandwidth used (m); the median per-incident bandwidth when adaptive.
     #[getter]
@@ -161,6 +224,8 @@ impl PyKde {
 #[pyclass(name = "RetrospectiveModel", module = "placewise._native", frozen)]
 struct PyRetrospective {
     inner: Arc<RetrospectiveHotspot>,
+    fitted_on: FittedOn,
+    params: (f64, f64),
 }
 
 #[pymethods]
@@ -168,8 +233,8 @@ impl PyRetrospective {
     #[new]
     #[pyo3(signature = (incidents, grid, bandwidth=200.0, window_days=60.0))]
     fn new(
-        incidents: PyRef<'_, PyIncidents>,
-        grid: PyRef<'_, PyGrid>,
+        incidents: Bound<'_, PyIncidents>,
+        grid: Bound<'_, PyGrid>,
         bandwidth: f64,
         window_days: f64,
     ) -> PyResult<Self> {
@@ -177,8 +242,22 @@ impl PyRetrospective {
             bandwidth_m: bandwidth,
             window_days,
         };
-        let m = RetrospectiveHotspot::fit(p, incidents.inner.clone(), grid.inner.clone())?;
-        Ok(PyRetrospective { inner: Arc::new(m) })
+        let m =
+            RetrospectiveHotspot::fit(p, incidents.get().inner.clone(), grid.get().inner.clone())?;
+        Ok(PyRetrospective {
+            inner: Arc::new(m),
+            fitted_on: FittedOn::new(incidents, grid),
+            params: (bandwidth, window_days),
+        })
+    }
+    /// Pickles as its inputs and parameters (unpickling fits again: fits are deterministic).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let (py, m) = (slf.py(), slf.get());
+        let (inc, grid) = m.fitted_on.pair(py);
+        Ok((
+            slf.get_type().into_any(),
+            (inc, grid, m.params.0, m.params.1).into_pyobject(py)?,
+        ))
     }
     #[pyo3(signature = (at=None))]
     fn predict<'py>(&self, py: Python<'py>, at: Option<i64>) -> PyResult<Prediction<'py>> {
@@ -192,6 +271,8 @@ impl PyRetrospective {
 #[pyclass(name = "ProspectiveModel", module = "placewise._native", frozen)]
 struct PyProspective {
     inner: Arc<ProspectiveHotspot>,
+    fitted_on: FittedOn,
+    params: (f64, f64, String),
 }
 
 #[pymethods]
@@ -200,8 +281,8 @@ impl PyProspective {
     #[pyo3(signature = (incidents, grid, bandwidth_cells=8.0, time_bandwidth_weeks=8.0,
         distance="linf"))]
     fn new(
-        incidents: PyRef<'_, PyIncidents>,
-        grid: PyRef<'_, PyGrid>,
+        incidents: Bound<'_, PyIncidents>,
+        grid: Bound<'_, PyGrid>,
         bandwidth_cells: f64,
         time_bandwidth_weeks: f64,
         distance: &str,
@@ -211,8 +292,23 @@ impl PyProspective {
             time_bandwidth_weeks,
             distance: CellDistance::parse(distance)?,
         };
-        let m = ProspectiveHotspot::fit(p, incidents.inner.clone(), grid.inner.clone())?;
-        Ok(PyProspective { inner: Arc::new(m) })
+        let m =
+            ProspectiveHotspot::fit(p, incidents.get().inner.clone(), grid.get().inner.clone())?;
+        Ok(PyProspective {
+            inner: Arc::new(m),
+            fitted_on: FittedOn::new(incidents, grid),
+            params: (bandwidth_cells, time_bandwidth_weeks, distance.to_string()),
+        })
+    }
+    /// Pickles as its inputs and parameters (unpickling fits again: fits are deterministic).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let (py, m) = (slf.py(), slf.get());
+        let (inc, grid) = m.fitted_on.pair(py);
+        let (bc, tw, d) = &m.params;
+        Ok((
+            slf.get_type().into_any(),
+            (inc, grid, *bc, *tw, d.as_str()).into_pyobject(py)?,
+        ))
     }
     #[pyo3(signature = (at=None))]
     fn predict<'py>(&self, py: Python<'py>, at: Option<i64>) -> PyResult<Prediction<'py>> {

@@ -7,7 +7,7 @@ use numpy::ndarray::Array2;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, ToPyArray};
 use pyo3::prelude::*;
 
-use crate::python::utils::{detached, owned, same_len};
+use crate::python::utils::{detached, owned, same_len, Reduced};
 use crate::space::{
     areal_weights as core_areal_weights, Grid, Population, Region, DEFAULT_MAX_CELLS,
 };
@@ -110,6 +110,27 @@ impl PyRegion {
         });
         Ok(owned(py, out))
     }
+    /// The region from the polygons of `to_polygons` (already dissolved: no union is taken).
+    #[staticmethod]
+    fn _from_state(py: Python<'_>, polygons: Vec<PyRings<'_>>) -> PyResult<Self> {
+        let polys = polygons
+            .iter()
+            .map(|p| polygon(p, "polygons"))
+            .collect::<crate::Result<Vec<_>>>()?;
+        detached(py, move || {
+            Ok(PyRegion {
+                inner: Region::from_multipolygon(MultiPolygon(polys))?,
+            })
+        })
+    }
+    /// Pickles as its dissolved polygons (coordinates exactly as stored).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let polys = slf.get().to_polygons(slf.py());
+        Ok((
+            slf.get_type().getattr("_from_state")?,
+            (polys,).into_pyobject(slf.py())?,
+        ))
+    }
     /// The dissolved shape as polygons, each a list of rings.
     fn to_polygons<'py>(&self, py: Python<'py>) -> Vec<Vec<Bound<'py, PyArray2<f64>>>> {
         self.inner
@@ -159,6 +180,43 @@ impl PyGrid {
                 inner: Arc::new(Grid::new(&region, cell_size, max_cells)?),
             })
         })
+    }
+    /// The grid with this lattice and per-cell coverage ((ny, nx) shares in [0, 1]), as
+    /// `__reduce__` gives it.
+    #[staticmethod]
+    fn _from_state(
+        x0: f64,
+        y0: f64,
+        cell_size: f64,
+        nx: usize,
+        ny: usize,
+        coverage: PyReadonlyArray2<'_, f64>,
+    ) -> PyResult<Self> {
+        let c = coverage.as_array();
+        if c.shape() != [ny, nx] {
+            return Err(Error::param(
+                "coverage",
+                format!(
+                    "shape {:?} does not match (ny, nx) = ({ny}, {nx})",
+                    c.shape()
+                ),
+            )
+            .into());
+        }
+        let cov: Vec<f64> = c.iter().copied().collect();
+        Ok(PyGrid {
+            inner: Arc::new(Grid::from_coverage(x0, y0, cell_size, nx, ny, cov)?),
+        })
+    }
+    /// Pickles as its lattice and coverage (the mask follows from the coverage).
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let py = slf.py();
+        let g = &slf.get().inner;
+        let cov = slf.get().coverage(py)?;
+        Ok((
+            slf.get_type().getattr("_from_state")?,
+            (g.x0(), g.y0(), g.cell_size(), g.nx(), g.ny(), cov).into_pyobject(py)?,
+        ))
     }
     /// A rectangular grid with every cell active.
     #[staticmethod]

@@ -4,6 +4,9 @@ use numpy::ndarray::{Array1, ArrayView1};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
+/// What `__reduce__` returns: a constructor and its arguments.
+pub(crate) type Reduced<'py> = (Bound<'py, PyAny>, Bound<'py, pyo3::types::PyTuple>);
+
 /// Runs `f` with the GIL released and converts its error; then checks for Ctrl-C so that a
 /// long call can be interrupted between steps. Every call that can take more than a
 /// millisecond goes through here.

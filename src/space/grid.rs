@@ -109,6 +109,51 @@ impl Grid {
         Ok(Self::with_coverage(lat, vec![1.0; nx * ny]))
     }
 
+    /// A grid from its lattice and the share of each cell inside the region (row-major,
+    /// `nx * ny` values in [0, 1]), as [`Grid::coverage`] returns it: rebuilds a grid exactly
+    /// (the mask follows from the coverage), e.g. after it was sent to another process.
+    pub fn from_coverage(
+        x0: f64,
+        y0: f64,
+        cell_size_m: f64,
+        nx: usize,
+        ny: usize,
+        coverage: Vec<f64>,
+    ) -> Result<Self> {
+        require_positive("cell_size", cell_size_m)?;
+        for (name, v) in [("x0", x0), ("y0", y0)] {
+            if !v.is_finite() {
+                return Err(Error::param(name, format!("must be finite, got {v}")));
+            }
+        }
+        if nx == 0 || ny == 0 || nx.checked_mul(ny) != Some(coverage.len()) {
+            return Err(Error::param(
+                "coverage",
+                format!(
+                    "needs nx * ny = {nx} * {ny} values (nx, ny >= 1), got {}",
+                    coverage.len()
+                ),
+            ));
+        }
+        if let Some(i) = coverage
+            .iter()
+            .position(|c| !(c.is_finite() && (0.0..=1.0).contains(c)))
+        {
+            return Err(Error::param(
+                "coverage",
+                format!("cell {i}: share {} is not in [0, 1]", coverage[i]),
+            ));
+        }
+        let lat = Lattice {
+            x0,
+            y0,
+            cell: cell_size_m,
+            nx,
+            ny,
+        };
+        Ok(Self::with_coverage(lat, coverage))
+    }
+
     fn with_coverage(lat: Lattice, coverage: Vec<f64>) -> Self {
         let active: Vec<bool> = coverage.iter().map(|&c| c > SLIVER).collect();
         let n_active = active.iter().filter(|&&a| a).count();
@@ -271,6 +316,27 @@ mod tests {
             (x: 100.0, y: 100.0), (x: 100.0, y: 300.0), (x: 0.0, y: 300.0)
         ]])
         .unwrap()
+    }
+
+    #[test]
+    fn from_coverage_rebuilds_the_grid_and_refuses_bad_state() {
+        let g = Grid::new(&l_shape(), 70.0, DEFAULT_MAX_CELLS).unwrap();
+        let back = Grid::from_coverage(
+            g.x0(),
+            g.y0(),
+            g.cell_size(),
+            g.nx(),
+            g.ny(),
+            g.coverage().to_vec(),
+        )
+        .unwrap();
+        assert_eq!(back, g);
+        let bad_len = Grid::from_coverage(0.0, 0.0, 10.0, 2, 2, vec![1.0; 3]).unwrap_err();
+        assert!(bad_len.to_string().contains("coverage"), "{bad_len}");
+        let bad_share = Grid::from_coverage(0.0, 0.0, 10.0, 1, 2, vec![1.0, 1.5]).unwrap_err();
+        assert!(bad_share.to_string().contains("cell 1"), "{bad_share}");
+        assert!(Grid::from_coverage(0.0, f64::NAN, 10.0, 1, 1, vec![1.0]).is_err());
+        assert!(Grid::from_coverage(0.0, 0.0, -1.0, 1, 1, vec![1.0]).is_err());
     }
 
     #[test]
