@@ -162,12 +162,17 @@ class AuditReport:
     ``period_of_use``, ``frequency``, ``prohibited_uses``, ``reviewer`` and the
     fundamental-rights items ``processes``, ``period_and_frequency``, ``affected_groups``,
     ``risks``, ``oversight_measures``, ``response``. Missing answers are printed as "not
-    provided".
+    provided". ``deployment`` (a :class:`~placewise.report.crosswalk.DeploymentRecord` or the
+    path of its TOML file) fills the crosswalk to oversight instruments; ``need`` (a
+    :class:`~placewise.audit.NeedAudit`) adds the area-level check against need; ``dosage``
+    (actual patrol dosage, e.g. a :class:`~placewise.audit.ComplianceAudit`) marks the LAPD OIG
+    dosage check as met.
     """
 
     def __init__(self, *, title: str = "placewise audit report", incidents: Any = None, backtest: Any = None,
                  plan: Any = None, feedback: Any = None, urn: Any = None, provenance: Any = None, run_log: Any = None,
-                 policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None) -> None:
+                 policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None,
+                 deployment: Any = None, need: Any = None, dosage: Any = None) -> None:
         self.title = title
         self.incidents = incidents
         self.backtest = backtest
@@ -178,6 +183,14 @@ class AuditReport:
         self.run_log = run_log
         self.policy = policy
         self.context = dict(context or {})
+        # oversight: the deployer's record (crosswalk), concentration against need, actual dosage
+        if isinstance(deployment, (str, os.PathLike)):
+            from .crosswalk import DeploymentRecord
+
+            deployment = DeploymentRecord.from_toml(deployment)
+        self.deployment = deployment
+        self.need = need
+        self.dosage = dosage
         unknown = set(self.context) - {"purpose", "operator", "period_of_use", "frequency", "prohibited_uses", "reviewer",
                                        "classification"} - {k for k, _ in FRIA_ITEMS}
         if unknown:
@@ -188,6 +201,7 @@ class AuditReport:
     # ----------------------------------------------------------------------- assembling
     def _build(self) -> dict[str, Any]:
         from . import sections as S
+        from .crosswalk import crosswalk_section, need_section
 
         verdicts: list[Verdict] = []
         secs: list[Section] = [
@@ -197,6 +211,7 @@ class AuditReport:
             S.allocation(self.plan),
             S.disparity(self.plan, verdicts, self.policy),
             S.concentration(self.plan, verdicts, self.policy),
+            need_section(self.need, verdicts),
             S.feedback(self.feedback, self.urn, verdicts, self.policy),
             S.oversight(self.plan, self.context),
             S.fria(self.context, self.plan),
@@ -204,6 +219,9 @@ class AuditReport:
             S.limitations(self.incidents),
             S.methods(),
         ]
+        present = {sec.id: sec.provided for sec in secs}
+        present["dosage"] = self.dosage is not None
+        secs.insert(len(secs) - 2, crosswalk_section(self.deployment, present, verdicts))
         summary = S.summary(verdicts, self.incidents, self.plan)
         doc = {
             "schema": SCHEMA,

@@ -166,23 +166,60 @@ def allocation(plan: Any) -> Section:
         ("Strategy", summ["strategy"]),
         ("Units", _fmt(summ["budget"]["units"])),
         ("Cells patrolled", f"{summ['cells_patrolled']:,}"),
-        ("Risk covered", f"{summ['risk_covered']:.3g} of {summ['total_risk']:.3g} ({summ['risk_share']:.1%})"),
+        ("Risk covered (expected incidents)", _of(summ["risk_covered"], summ["total_risk"])),
         ("Risk surface", summ["surface_model"]),
         ("Parameters", ", ".join(f"{k}={v}" for k, v in summ["params"].items() if v is not None)),
     ]
     pof = getattr(plan, "price_of_fairness", None)
     if pof is not None:
-        s.facts.append(("Price of fairness", str(pof)))
+        s.facts.append(("Price of fairness", _price_of_fairness(pof)))
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 6))
     plan.plot(ax=ax)
-    s.figures.append(figure(fig, "Patrol units per cell over the risk surface."))
+    _readable_map(ax, plan)
+    s.figures.append(figure(fig, "Patrol units per cell over the risk surface (grey), with the study-region outline."))
     return s
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, (int, float, np.floating)) else str(v)
+    from ._format import number
+
+    return number(v) if isinstance(v, (int, float, np.floating)) else str(v)
+
+
+def _of(part: Any, whole: Any) -> str:
+    from ._format import of
+
+    return of(part, whole)
+
+
+def _price_of_fairness(pof: Any) -> str:
+    """The price of fairness without repeating its own label."""
+    if all(hasattr(pof, k) for k in ("absolute", "top_k_risk_covered", "share")):
+        from ._format import number
+
+        return (f"{number(round(float(pof.absolute), 2))} of {number(round(float(pof.top_k_risk_covered), 2))} expected "
+                f"incidents covered by the unconstrained plan ({float(pof.share):.2%}) are given up for the constraint")
+    text = str(pof)
+    return text.split(":", 1)[1].strip() if text.lower().startswith("price of fairness:") else text
+
+
+def _readable_map(ax: Any, plan: Any) -> None:
+    """No projected-coordinate ticks; the study-region outline and a scale bar."""
+    from ._format import scale_bar
+
+    region = getattr(getattr(plan, "grid", None), "region", None)
+    if region is not None:
+        try:
+            region.to_geodataframe().boundary.plot(ax=ax, color="#333333", linewidth=0.8)
+        except Exception:  # noqa: BLE001 - the outline is a reading aid; the map stands without it
+            pass
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    scale_bar(ax)
 
 
 def disparity(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
