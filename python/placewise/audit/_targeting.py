@@ -62,7 +62,8 @@ class BoxAccounting:
         lines = [f"{number(self.rows_read)} prediction rows read holding {number(self.count_read)} predictions",
                  f"  assigned to an area: {of(self.rows_assigned, self.rows_read)} rows, {of(self.count_assigned, self.count_read)} predictions"]
         if self.rows_outside:
-            lines.append(f"  outside every area (counted, not used): {number(self.rows_outside)} rows, "
+            lines.append(f"  outside every area (counted, not used): {number(self.rows_outside)} "
+                         f"row{'s' if self.rows_outside != 1 else ''}, "
                          f"{number(self.count_outside)} predictions")
         if self.rows_split:
             lines.append(f"  boxes split across areas by overlapping area: {number(self.rows_split)}")
