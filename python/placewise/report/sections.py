@@ -328,7 +328,12 @@ def summary(verdicts: list[Verdict], incidents: Any, plan: Any) -> list[str]:
     if fails:
         out.append(f"{len(fails)} of {len(verdicts)} checks failed: " + "; ".join(v.check for v in fails) + ".")
     else:
-        out.append(f"No check failed among the {len(verdicts) - len(missing)} that could be assessed.")
+        out.append(f"No check failed among the {len(verdicts) - len(missing)} that could be assessed"
+                   + (" (some of them not informative, see below)." if any(v.status == "not_informative" for v in verdicts) else "."))
+    weak = [v for v in verdicts if v.status == "not_informative"]
+    if weak:
+        out.append(f"{len(weak)} checks could not have failed at this budget or sample and are not informative: "
+                   + "; ".join(v.check for v in weak) + ".")
     if missing:
         out.append(f"{len(missing)} checks could not be assessed because their inputs were not supplied: "
                    + "; ".join(v.check for v in missing) + ".")

@@ -101,8 +101,16 @@ def concentration_section(s: Section, conc: Any, verdicts: list[Verdict], policy
     s.tables.append(("Concentration of patrol, observed and under random allocation (context; raw names in the audit's JSON)",
                      table(relabel(t.rename(columns={"level": "level of analysis"})))))
     excess = float(conc.cells["gini_over_baseline"])
-    verdicts.append(Verdict("Concentration above random allocation (Gini over baseline)", "pass" if excess <= limit else "fail",
-                            f"{excess:+.4f}", f"≤ {limit:+.2f}", "A large excess means patrol piles up on few places."))
+    status = "pass" if excess <= limit else "fail"
+    baseline = float(conc.cells["baseline_gini_mean"])
+    explanation = "A large excess means patrol piles up on few places."
+    if status == "pass" and 1 - baseline <= limit:
+        # the largest possible Gini (1) is within the limit of the baseline: no plan could fail
+        status = "not_informative"
+        explanation = ("Not informative at this budget: random placement already gives a Gini of "
+                       f"{baseline:.3f}, so no plan could exceed the limit; see the area-level check against need.")
+    verdicts.append(Verdict("Concentration above random allocation (Gini over baseline)", status,
+                            f"{excess:+.4f}", f"≤ {limit:+.2f}", explanation))
 
 
 def feedback_section(s: Section, fb: Any, urn: Any, verdicts: list[Verdict], policy: Any) -> None:
