@@ -147,7 +147,8 @@ def run_chain(
     ctx = dict(context or {})
     need = need_by_area(city, plan, surface, units, seed)
     report = AuditReport(title=title or f"placewise audit report — {city.name}", incidents=inc, backtest=bt, plan=plan,
-                         feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx, need=need)
+                         feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx, need=need,
+                         areas=getattr(city, "areas", None))
     report.to_html(files["report_html"])
     report.to_json(files["report_json"])
     report.to_markdown(files["report_md"])

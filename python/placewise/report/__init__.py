@@ -166,13 +166,15 @@ class AuditReport:
     path of its TOML file) fills the crosswalk to oversight instruments; ``need`` (a
     :class:`~placewise.audit.NeedAudit`) adds the area-level check against need; ``dosage``
     (actual patrol dosage, e.g. a :class:`~placewise.audit.ComplianceAudit`) marks the LAPD OIG
-    dosage check as met.
+    dosage check as met. ``areas`` (a GeoDataFrame; ``area_names`` its name column) are
+    outlined on the maps.
     """
 
     def __init__(self, *, title: str = "placewise audit report", incidents: Any = None, backtest: Any = None,
                  plan: Any = None, feedback: Any = None, urn: Any = None, provenance: Any = None, run_log: Any = None,
                  policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None,
-                 deployment: Any = None, need: Any = None, dosage: Any = None) -> None:
+                 deployment: Any = None, need: Any = None, dosage: Any = None, areas: Any = None,
+                 area_names: str | None = None) -> None:
         self.title = title
         self.incidents = incidents
         self.backtest = backtest
@@ -191,6 +193,8 @@ class AuditReport:
         self.deployment = deployment
         self.need = need
         self.dosage = dosage
+        self.areas = areas  # polygons drawn (with names, when few) on the maps
+        self.area_names = area_names
         unknown = set(self.context) - {"purpose", "operator", "period_of_use", "frequency", "prohibited_uses", "reviewer",
                                        "classification"} - {k for k, _ in FRIA_ITEMS}
         if unknown:
@@ -208,7 +212,7 @@ class AuditReport:
             S.intended_use(self.context),
             S.data(self.incidents, self.provenance, verdicts, self.policy),
             S.models(self.backtest, verdicts),
-            S.allocation(self.plan),
+            S.allocation(self.plan, self.areas, self.area_names),
             S.disparity(self.plan, verdicts, self.policy),
             S.concentration(self.plan, verdicts, self.policy),
             need_section(self.need, verdicts),

@@ -156,7 +156,7 @@ def models(backtest: Any, verdicts: list[Verdict]) -> Section:
     return s
 
 
-def allocation(plan: Any) -> Section:
+def allocation(plan: Any, areas: Any = None, area_names: str | None = None) -> Section:
     s = Section("allocation", "The allocation")
     if plan is None:
         s.provided = False
@@ -177,8 +177,9 @@ def allocation(plan: Any) -> Section:
 
     fig, ax = plt.subplots(figsize=(6, 6))
     plan.plot(ax=ax)
-    _readable_map(ax, plan)
-    s.figures.append(figure(fig, "Patrol units per cell over the risk surface (grey), with the study-region outline."))
+    _readable_map(ax, plan, areas, area_names)
+    s.figures.append(figure(fig, "Patrol units per cell over the risk surface (grey), with "
+                                 + ("the areas' outlines." if areas is not None else "the study-region outline.")))
     return s
 
 
@@ -205,12 +206,20 @@ def _price_of_fairness(pof: Any) -> str:
     return text.split(":", 1)[1].strip() if text.lower().startswith("price of fairness:") else text
 
 
-def _readable_map(ax: Any, plan: Any) -> None:
-    """No projected-coordinate ticks; the study-region outline and a scale bar."""
+def _readable_map(ax: Any, plan: Any, areas: Any = None, area_names: str | None = None) -> None:
+    """No projected-coordinate ticks; area outlines (with names when there are few) or the
+    study-region outline; a scale bar."""
     from ._format import scale_bar
 
-    region = getattr(getattr(plan, "grid", None), "region", None)
-    if region is not None:
+    grid = getattr(plan, "grid", None)
+    region = getattr(grid, "region", None)
+    if areas is not None and grid is not None and getattr(areas, "crs", None) is not None:
+        a = areas.to_crs(grid.crs)
+        a.boundary.plot(ax=ax, color="#555555", linewidth=0.4)
+        if area_names is not None and area_names in a.columns and len(a) <= 40:
+            for name, pt in zip(a[area_names], a.geometry.representative_point()):
+                ax.annotate(str(name), (pt.x, pt.y), ha="center", va="center", fontsize=5, color="#333333")
+    elif region is not None:
         try:
             region.to_geodataframe().boundary.plot(ax=ax, color="#333333", linewidth=0.8)
         except Exception:  # noqa: BLE001 - the outline is a reading aid; the map stands without it
