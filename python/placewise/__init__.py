@@ -73,3 +73,8 @@ __all__ += ["audit", "runlog", "AuditPolicy", "RunLog"]
 from .models import SEPP  # noqa: E402
 
 __all__ += ["SEPP"]
+# --- what patrols actually did
+from . import dosage  # noqa: E402
+from .dosage import Patrols  # noqa: E402
+
+__all__ += ["dosage", "Patrols"]

@@ -352,13 +352,18 @@ def build_parser() -> argparse.ArgumentParser:
                               "1 otherwise (the first bad record is named).")
     v.add_argument("log")
     v.set_defaults(func=cmd_verify_log)
+    from ._cli_oversight import add_parsers
+
+    add_parsers(sub, F, EPILOG)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    from ._cli_oversight import rewrite_argv
+
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(rewrite_argv(list(sys.argv[1:] if argv is None else argv)))
     except SystemExit as e:
         return int(e.code) if isinstance(e.code, int) else EXIT_USAGE
     from .exceptions import PolicyViolation

@@ -145,8 +145,10 @@ def run_chain(
         policy_violation=None if violation is None else list(getattr(violation, "checks", [])),
     ))
     ctx = dict(context or {})
+    need = need_by_area(city, plan, surface, units, seed)
     report = AuditReport(title=title or f"placewise audit report — {city.name}", incidents=inc, backtest=bt, plan=plan,
-                         feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx)
+                         feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx, need=need,
+                         areas=getattr(city, "areas", None))
     report.to_html(files["report_html"])
     report.to_json(files["report_json"])
     report.to_markdown(files["report_md"])
@@ -155,3 +157,28 @@ def run_chain(
     if violation is not None:
         raise violation
     return ChainResult(report=report, plan=plan, files=files, timings=t)
+
+
+def need_by_area(city: Any, plan: Any, surface: Any, units: float, seed: int) -> Any:
+    """Concentration of the plan against need (expected incidents) across the city's areas: the
+    check that can fail, with its power; the cell-level Gini rides along as context."""
+    import numpy as np
+
+    from .audit import area_of_cells, concentration_vs_need
+
+    areas = getattr(city, "areas", None)
+    if areas is None or len(areas) < 2:
+        return None
+    name = next((c for c in ("community", "AREA_NAME", "name") if c in areas.columns), None)
+    labels, ids = area_of_cells(areas, city.grid, name)
+    ok = labels >= 0
+    dose = np.asarray(plan.dose, dtype=float).ravel()
+    need = np.nan_to_num(np.asarray(surface.values, dtype=float).ravel())
+    k = len(ids)
+    dose_a = np.bincount(labels[ok], weights=dose[ok], minlength=k)
+    need_a = np.bincount(labels[ok], weights=need[ok], minlength=k)
+    pop = np.bincount(labels[ok], weights=np.asarray(city.population.counts).sum(axis=1)[ok], minlength=k)
+    return concentration_vs_need(pd.Series(dose_a, index=ids), pd.Series(need_a, index=ids),
+                                 quanta=max(int(round(units)), 1), population=pd.Series(pop, index=ids), seed=seed,
+                                 patrol_label="patrol units", need_label="expected incidents",
+                                 cell_dose=dose[city.grid.cell_ids])

@@ -9,8 +9,8 @@ import pytest
 import placewise as pw
 from placewise.report import SCHEMA, AuditReport
 
-SECTION_IDS = ["intended-use", "data", "models", "allocation", "disparity", "concentration", "feedback",
-               "oversight", "fundamental-rights", "run-log", "limitations", "methods"]
+SECTION_IDS = ["intended-use", "data", "models", "allocation", "disparity", "concentration", "need", "feedback",
+               "oversight", "fundamental-rights", "run-log", "crosswalk", "limitations", "methods"]
 
 
 def test_report_with_data_only_marks_the_rest_not_provided(chicago, tmp_path) -> None:

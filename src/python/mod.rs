@@ -12,6 +12,7 @@ mod data;
 mod error;
 mod evaluate;
 mod models;
+mod oversight;
 mod provenance;
 mod report;
 mod sepp;
@@ -33,6 +34,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     evaluate::register(m)?;
     allocate::register(m)?;
     audit::register(m)?;
+    oversight::register(m)?;
     report::register(m)?;
     provenance::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the

@@ -19,6 +19,8 @@ pub enum Status {
     Fail,
     /// Not assessed (inputs not supplied); never silently a pass.
     NotAssessed,
+    /// Assessed, but the check could not have failed at this budget or sample.
+    NotInformative,
 }
 
 /// One line of the verdicts table.

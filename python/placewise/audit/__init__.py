@@ -41,3 +41,12 @@ __all__ = [
     "ensign_urn",
     "summarize",
 ]
+
+# --- audits of any system's output and of what patrols actually did
+from ._targeting import BoxAccounting, TargetingAudit, targeting, targeting_summary  # noqa: E402
+
+__all__ += ["BoxAccounting", "TargetingAudit", "targeting", "targeting_summary"]
+from ._compliance import ComplianceAudit, compliance  # noqa: E402
+from ._need import NeedAudit, concentration_vs_need, eb_rates  # noqa: E402
+
+__all__ += ["ComplianceAudit", "compliance", "NeedAudit", "concentration_vs_need", "eb_rates"]

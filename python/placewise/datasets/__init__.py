@@ -188,8 +188,24 @@ def read_toronto(data_dir: str | os.PathLike[str], cell_size: float = 150.0, **k
     return CityData("Toronto", inc, region, grid, pop, hoods, None, list(TORONTO_GROUPS), "Toronto Police Service MCI open data; City of Toronto Open Data (Open Government Licence – Toronto); Statistics Canada 2016 census")
 
 
+
+def load_plainfield() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Plainfield, N.J. PredPol data (The Markup, BSD-3-Clause; see :data:`ATTRIBUTION`): the 35
+    block groups (EPSG:4326) with ACS 2018 counts (``total_estimate``, ``white_alone``,
+    ``latino_alone``, ``black_alone``, ``asian_alone``) and ``count`` of predictions, and the 570
+    prediction box centres (``lat``, ``lon``, ``pred_count``)."""
+    import gzip
+
+    import geopandas as gpd
+
+    with _data("plainfield_block_groups.geojson.gz").open("rb") as f:
+        bg = gpd.read_file(gzip.GzipFile(fileobj=f))
+    with _data("plainfield_prediction_boxes.csv").open("rb") as f:
+        boxes = pd.read_csv(f)
+    return bg, boxes
+
 __all__ = [
-    "ATTRIBUTION", "CHICAGO_GROUPS", "TORONTO_GROUPS", "CityData", "chicago_incidents_frame",
+    "ATTRIBUTION", "CHICAGO_GROUPS", "load_plainfield", "TORONTO_GROUPS", "CityData", "chicago_incidents_frame",
     "chicago_community_areas", "chicago_police_districts", "load_chicago", "read_chicago",
     "read_toronto", "toronto_incidents_frame", "toronto_neighbourhoods", "normalise_name",
 ]

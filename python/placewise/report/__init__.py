@@ -162,12 +162,19 @@ class AuditReport:
     ``period_of_use``, ``frequency``, ``prohibited_uses``, ``reviewer`` and the
     fundamental-rights items ``processes``, ``period_and_frequency``, ``affected_groups``,
     ``risks``, ``oversight_measures``, ``response``. Missing answers are printed as "not
-    provided".
+    provided". ``deployment`` (a :class:`~placewise.report.crosswalk.DeploymentRecord` or the
+    path of its TOML file) fills the crosswalk to oversight instruments; ``need`` (a
+    :class:`~placewise.audit.NeedAudit`) adds the area-level check against need; ``dosage``
+    (actual patrol dosage, e.g. a :class:`~placewise.audit.ComplianceAudit`) marks the LAPD OIG
+    dosage check as met. ``areas`` (a GeoDataFrame; ``area_names`` its name column) are
+    outlined on the maps.
     """
 
     def __init__(self, *, title: str = "placewise audit report", incidents: Any = None, backtest: Any = None,
                  plan: Any = None, feedback: Any = None, urn: Any = None, provenance: Any = None, run_log: Any = None,
-                 policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None) -> None:
+                 policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None,
+                 deployment: Any = None, need: Any = None, dosage: Any = None, areas: Any = None,
+                 area_names: str | None = None) -> None:
         self.title = title
         self.incidents = incidents
         self.backtest = backtest
@@ -178,6 +185,16 @@ class AuditReport:
         self.run_log = run_log
         self.policy = policy
         self.context = dict(context or {})
+        # oversight: the deployer's record (crosswalk), concentration against need, actual dosage
+        if isinstance(deployment, (str, os.PathLike)):
+            from .crosswalk import DeploymentRecord
+
+            deployment = DeploymentRecord.from_toml(deployment)
+        self.deployment = deployment
+        self.need = need
+        self.dosage = dosage
+        self.areas = areas  # polygons drawn (with names, when few) on the maps
+        self.area_names = area_names
         unknown = set(self.context) - {"purpose", "operator", "period_of_use", "frequency", "prohibited_uses", "reviewer",
                                        "classification"} - {k for k, _ in FRIA_ITEMS}
         if unknown:
@@ -188,15 +205,17 @@ class AuditReport:
     # ----------------------------------------------------------------------- assembling
     def _build(self) -> dict[str, Any]:
         from . import sections as S
+        from .crosswalk import crosswalk_section, need_section
 
         verdicts: list[Verdict] = []
         secs: list[Section] = [
             S.intended_use(self.context),
             S.data(self.incidents, self.provenance, verdicts, self.policy),
             S.models(self.backtest, verdicts),
-            S.allocation(self.plan),
+            S.allocation(self.plan, self.areas, self.area_names),
             S.disparity(self.plan, verdicts, self.policy),
             S.concentration(self.plan, verdicts, self.policy),
+            need_section(self.need, verdicts),
             S.feedback(self.feedback, self.urn, verdicts, self.policy),
             S.oversight(self.plan, self.context),
             S.fria(self.context, self.plan),
@@ -204,6 +223,9 @@ class AuditReport:
             S.limitations(self.incidents),
             S.methods(),
         ]
+        present = {sec.id: sec.provided for sec in secs}
+        present["dosage"] = self.dosage is not None
+        secs.insert(len(secs) - 2, crosswalk_section(self.deployment, present, verdicts))
         summary = S.summary(verdicts, self.incidents, self.plan)
         doc = {
             "schema": SCHEMA,

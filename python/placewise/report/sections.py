@@ -156,7 +156,7 @@ def models(backtest: Any, verdicts: list[Verdict]) -> Section:
     return s
 
 
-def allocation(plan: Any) -> Section:
+def allocation(plan: Any, areas: Any = None, area_names: str | None = None) -> Section:
     s = Section("allocation", "The allocation")
     if plan is None:
         s.provided = False
@@ -166,23 +166,69 @@ def allocation(plan: Any) -> Section:
         ("Strategy", summ["strategy"]),
         ("Units", _fmt(summ["budget"]["units"])),
         ("Cells patrolled", f"{summ['cells_patrolled']:,}"),
-        ("Risk covered", f"{summ['risk_covered']:.3g} of {summ['total_risk']:.3g} ({summ['risk_share']:.1%})"),
+        ("Risk covered (expected incidents)", _of(summ["risk_covered"], summ["total_risk"])),
         ("Risk surface", summ["surface_model"]),
         ("Parameters", ", ".join(f"{k}={v}" for k, v in summ["params"].items() if v is not None)),
     ]
     pof = getattr(plan, "price_of_fairness", None)
     if pof is not None:
-        s.facts.append(("Price of fairness", str(pof)))
+        s.facts.append(("Price of fairness", _price_of_fairness(pof)))
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 6))
     plan.plot(ax=ax)
-    s.figures.append(figure(fig, "Patrol units per cell over the risk surface."))
+    _readable_map(ax, plan, areas, area_names)
+    s.figures.append(figure(fig, "Patrol units per cell over the risk surface (grey), with "
+                                 + ("the areas' outlines." if areas is not None else "the study-region outline.")))
     return s
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, (int, float, np.floating)) else str(v)
+    from ._format import number
+
+    return number(v) if isinstance(v, (int, float, np.floating)) else str(v)
+
+
+def _of(part: Any, whole: Any) -> str:
+    from ._format import of
+
+    return of(part, whole)
+
+
+def _price_of_fairness(pof: Any) -> str:
+    """The price of fairness without repeating its own label."""
+    if all(hasattr(pof, k) for k in ("absolute", "top_k_risk_covered", "share")):
+        from ._format import number
+
+        return (f"{number(round(float(pof.absolute), 2))} of {number(round(float(pof.top_k_risk_covered), 2))} expected "
+                f"incidents covered by the unconstrained plan ({float(pof.share):.2%}) are given up for the constraint")
+    text = str(pof)
+    return text.split(":", 1)[1].strip() if text.lower().startswith("price of fairness:") else text
+
+
+def _readable_map(ax: Any, plan: Any, areas: Any = None, area_names: str | None = None) -> None:
+    """No projected-coordinate ticks; area outlines (with names when there are few) or the
+    study-region outline; a scale bar."""
+    from ._format import scale_bar
+
+    grid = getattr(plan, "grid", None)
+    region = getattr(grid, "region", None)
+    if areas is not None and grid is not None and getattr(areas, "crs", None) is not None:
+        a = areas.to_crs(grid.crs)
+        a.boundary.plot(ax=ax, color="#555555", linewidth=0.4)
+        if area_names is not None and area_names in a.columns and len(a) <= 40:
+            for name, pt in zip(a[area_names], a.geometry.representative_point()):
+                ax.annotate(str(name), (pt.x, pt.y), ha="center", va="center", fontsize=5, color="#333333")
+    elif region is not None:
+        try:
+            region.to_geodataframe().boundary.plot(ax=ax, color="#333333", linewidth=0.8)
+        except Exception:  # noqa: BLE001 - the outline is a reading aid; the map stands without it
+            pass
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    scale_bar(ax)
 
 
 def disparity(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
@@ -291,7 +337,12 @@ def summary(verdicts: list[Verdict], incidents: Any, plan: Any) -> list[str]:
     if fails:
         out.append(f"{len(fails)} of {len(verdicts)} checks failed: " + "; ".join(v.check for v in fails) + ".")
     else:
-        out.append(f"No check failed among the {len(verdicts) - len(missing)} that could be assessed.")
+        out.append(f"No check failed among the {len(verdicts) - len(missing)} that could be assessed"
+                   + (" (some of them not informative, see below)." if any(v.status == "not_informative" for v in verdicts) else "."))
+    weak = [v for v in verdicts if v.status == "not_informative"]
+    if weak:
+        out.append(f"{len(weak)} checks could not have failed at this budget or sample and are not informative: "
+                   + "; ".join(v.check for v in weak) + ".")
     if missing:
         out.append(f"{len(missing)} checks could not be assessed because their inputs were not supplied: "
                    + "; ".join(v.check for v in missing) + ".")

@@ -95,10 +95,22 @@ def concentration_section(s: Section, conc: Any, verdicts: list[Verdict], policy
         f"its value under random placement of the same budget ({conc.baseline}). Only the excess over that "
         "baseline says the plan concentrates patrol more than chance would."
     )
-    s.tables.append(("Concentration of patrol, observed and under random allocation", table(t)))
+    from ._format import relabel
+
+    t["level"] = t["level"].map({"cells": "grid cells", "areas": "areas"}).fillna(t["level"])
+    s.tables.append(("Concentration of patrol, observed and under random allocation (context; raw names in the audit's JSON)",
+                     table(relabel(t.rename(columns={"level": "level of analysis"})))))
     excess = float(conc.cells["gini_over_baseline"])
-    verdicts.append(Verdict("Concentration above random allocation (Gini over baseline)", "pass" if excess <= limit else "fail",
-                            f"{excess:+.4f}", f"≤ {limit:+.2f}", "A large excess means patrol piles up on few places."))
+    status = "pass" if excess <= limit else "fail"
+    baseline = float(conc.cells["baseline_gini_mean"])
+    explanation = "A large excess means patrol piles up on few places."
+    if status == "pass" and 1 - baseline <= limit:
+        # the largest possible Gini (1) is within the limit of the baseline: no plan could fail
+        status = "not_informative"
+        explanation = ("Not informative at this budget: random placement already gives a Gini of "
+                       f"{baseline:.3f}, so no plan could exceed the limit; see the area-level check against need.")
+    verdicts.append(Verdict("Concentration above random allocation (Gini over baseline)", status,
+                            f"{excess:+.4f}", f"≤ {limit:+.2f}", explanation))
 
 
 def feedback_section(s: Section, fb: Any, urn: Any, verdicts: list[Verdict], policy: Any) -> None:
@@ -112,8 +124,10 @@ def feedback_section(s: Section, fb: Any, urn: Any, verdicts: list[Verdict], pol
             "round on what was recorded. 'Distance from the truth' is the total-variation distance between the "
             "model's map and the true rates. Verdict rule: " + results[0].summary()["rule"] + "."
         )
+        from ._format import relabel
+
         tab = pd.DataFrame([r.summary() for r in results]).drop(columns=["rule"], errors="ignore")
-        s.tables.append(("Feedback scenarios: the unmitigated loop and its mitigations", table(tab)))
+        s.tables.append(("Feedback scenarios: the unmitigated loop and its mitigations", table(relabel(tab))))
         fig, ax = plt.subplots(figsize=(6, 4))
         for r in results:
             r.plot(ax=ax)
@@ -139,7 +153,9 @@ def feedback_section(s: Section, fb: Any, urn: Any, verdicts: list[Verdict], pol
 
 
 def run_log_section(s: Section, log: Any, verdicts: list[Verdict]) -> None:
-    s.facts.append(("Log file", str(log.path)))
+    from ._format import display_path
+
+    s.facts.append(("Log file", display_path(log.path)))
     try:
         v = log.verify()
     except LogVerificationError as e:

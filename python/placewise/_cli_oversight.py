@@ -1,0 +1,225 @@
+"""Command-line audits of another system's output and of actual patrol dosage:
+``placewise audit targeting …`` and ``placewise audit dosage …`` (also spelled
+``audit-targeting`` / ``audit-dosage``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+ALIASES = {"targeting": "audit-targeting", "dosage": "audit-dosage"}
+
+
+def rewrite_argv(argv: list[str]) -> list[str]:
+    """``audit targeting …`` → ``audit-targeting …`` (global options may come first)."""
+    for i, a in enumerate(argv):
+        if a.startswith("-"):
+            continue
+        if a == "audit" and i + 1 < len(argv) and argv[i + 1] in ALIASES:
+            return argv[:i] + [ALIASES[argv[i + 1]]] + argv[i + 2:]
+        break
+    return argv
+
+
+def _read_table(path: str) -> Any:
+    import pandas as pd
+
+    low = path.lower()
+    if low.endswith((".geojson", ".json", ".gpkg", ".shp", ".geojson.gz", ".json.gz")):
+        import geopandas as gpd
+
+        return gpd.read_file("/vsigzip/" + os.path.abspath(path) if low.endswith(".gz") else path)
+    if low.endswith(".parquet"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path)
+
+
+def _groups(s: str) -> list[str]:
+    out = [g.strip() for g in s.split(",") if g.strip()]
+    if not out:
+        raise SystemExit("placewise: error: --groups needs at least one column name")
+    return out
+
+
+def add_parsers(sub: Any, formatter: Any, epilog: str) -> None:
+    t = sub.add_parser(
+        "audit-targeting", help="targeting audit of another system's predictions (also: audit targeting)",
+        formatter_class=formatter,
+        description="Who lives in the areas a system (PredPol/Geolitica, an in-house tool) targets most, at the median "
+                    "and least, against the jurisdiction as a whole (The Markup's method), with a one-page datasheet.",
+        epilog="example:\n  placewise audit targeting --areas block_groups.geojson --area-id id \\\n"
+               "  --groups white_alone,latino_alone,black_alone,asian_alone --total total_estimate \\\n"
+               "  --predictions boxes.csv --x lon --y lat --count pred_count --jurisdiction Plainfield --out out/\n\n"
+               + epilog)
+    t.add_argument("--areas", required=True, help="areas with population columns (GeoJSON or any file geopandas reads)")
+    t.add_argument("--groups", required=True, help="comma-separated population columns, one per group")
+    t.add_argument("--total", default=None, help="column of all residents (default: the sum of the groups)")
+    t.add_argument("--area-id", default=None, help="area id column")
+    t.add_argument("--names", default=None, help="area name column (shown on the map)")
+    t.add_argument("--predictions", default=None,
+                   help="boxes (CSV with --x/--y, or GeoJSON points/polygons), or counts per area (CSV with the "
+                        "--area-id and --count columns); omitted: --count is a column of --areas")
+    t.add_argument("--count", default=None, help="count column (default: one per box)")
+    t.add_argument("--x", default=None, help="x / longitude column of --predictions")
+    t.add_argument("--y", default=None, help="y / latitude column of --predictions")
+    t.add_argument("--crs", default="EPSG:4326", help="CRS of --x/--y (default EPSG:4326)")
+    t.add_argument("--margins", default=None, help='JSON: population column → margin-of-error column')
+    t.add_argument("--crime", default=None, help="recorded crime points (CSV with --crime-x/--crime-y, or GeoJSON)")
+    t.add_argument("--crime-x", default="lon")
+    t.add_argument("--crime-y", default="lat")
+    t.add_argument("--jurisdiction", default="jurisdiction")
+    t.add_argument("--period", default=None, help="the window the predictions cover, in words")
+    t.add_argument("--least", default="all_minimum", choices=["all_minimum", "markup"])
+    t.add_argument("--permutations", type=int, default=999)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", required=True, help="output folder")
+    t.set_defaults(func=cmd_targeting)
+
+    d = sub.add_parser(
+        "audit-dosage", help="exposure, compliance and need audits of actual patrols (also: audit dosage)",
+        formatter_class=formatter,
+        description="Ingest patrol records (location, start/end or minutes) or GPS pings with row accounting, turn them "
+                    "into minutes and visits per cell, audit exposure by group on actual dosage, compliance with a "
+                    "recommendation, and concentration against need.",
+        epilog="example:\n  placewise audit dosage --patrols dosage.csv --x Longitude --y Latitude --start Started \\\n"
+               "  --end Ended --minutes 'Time Spent' --unit 'Unit ID' --tz America/New_York --time-format '%%m/%%d/%%Y %%H:%%M' \\\n"
+               "  --areas block_groups.geojson --area-id id --groups white_alone,black_alone \\\n"
+               "  --recommended boxes.csv --rec-x lon --rec-y lat --rec-count pred_count --out out/\n\n" + epilog)
+    d.add_argument("--patrols", required=True, help="patrol records (CSV) or GPS pings (with --pings)")
+    d.add_argument("--x", required=True)
+    d.add_argument("--y", required=True)
+    d.add_argument("--start", default=None, help="start time column (records) ")
+    d.add_argument("--end", default=None)
+    d.add_argument("--minutes", default=None)
+    d.add_argument("--unit", default=None)
+    d.add_argument("--pings", action="store_true", help="the file holds GPS/AVL pings; --t names the time column")
+    d.add_argument("--t", default=None, help="ping time column")
+    d.add_argument("--max-gap-minutes", type=float, default=10.0)
+    d.add_argument("--crs", default="EPSG:4326")
+    d.add_argument("--tz", default=None)
+    d.add_argument("--time-format", default=None)
+    d.add_argument("--max-minutes", type=float, default=480.0, help="longest plausible patrol record (default 480)")
+    d.add_argument("--areas", required=True, help="areas with population columns (GeoJSON)")
+    d.add_argument("--groups", required=True)
+    d.add_argument("--area-id", default=None)
+    d.add_argument("--cell-size", type=float, default=150.0)
+    d.add_argument("--recommended", default=None, help="recommended boxes (CSV with --rec-x/--rec-y, or GeoJSON)")
+    d.add_argument("--rec-x", default="lon")
+    d.add_argument("--rec-y", default="lat")
+    d.add_argument("--rec-count", default=None)
+    d.add_argument("--rec-crs", default="EPSG:4326")
+    d.add_argument("--planned-minutes", type=float, default=None, help="minutes planned per recommended box")
+    d.add_argument("--near", type=float, default=0.0, help="a patrol within this many metres of a box counts as a visit")
+    d.add_argument("--need", default=None, help="incident points (CSV with --need-x/--need-y) for concentration against need")
+    d.add_argument("--need-x", default="lon")
+    d.add_argument("--need-y", default="lat")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", required=True, help="output folder")
+    d.set_defaults(func=cmd_dosage)
+
+
+def cmd_targeting(args: argparse.Namespace) -> int:
+    import placewise as pw
+
+    areas = _read_table(args.areas)
+    preds = _read_table(args.predictions) if args.predictions else None
+    recorded = None
+    if args.crime:
+        crime = _read_table(args.crime)
+        if not hasattr(crime, "geometry"):
+            import geopandas as gpd
+
+            crime = crime.dropna(subset=[args.crime_x, args.crime_y])
+            crime = gpd.GeoDataFrame(crime, geometry=gpd.points_from_xy(crime[args.crime_x], crime[args.crime_y]),
+                                     crs="EPSG:4326")
+        recorded = {"recorded crime": crime}
+    a = pw.audit.targeting(preds, areas, groups=_groups(args.groups), total=args.total, area_id=args.area_id,
+                           names=args.names, count=args.count, x=args.x, y=args.y, crs=args.crs,
+                           margins=json.loads(args.margins) if args.margins else None, recorded=recorded,
+                           jurisdiction=args.jurisdiction, period=args.period, least=args.least,
+                           permutations=args.permutations, seed=args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    a.datasheet(os.path.join(args.out, "targeting_datasheet.html"))
+    a.datasheet(os.path.join(args.out, "targeting_datasheet.md"), format="markdown")
+    with open(os.path.join(args.out, "targeting.json"), "w", encoding="utf-8") as f:
+        json.dump(a.to_dict(), f, indent=2)
+    if not args.quiet:
+        print(a.accounting.summary())
+        print(f"wrote {os.path.join(args.out, 'targeting_datasheet.html')}")
+    return 0
+
+
+def cmd_dosage(args: argparse.Namespace) -> int:
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
+    import placewise as pw
+
+    from .report._dosage_page import dosage_page
+
+    areas = _read_table(args.areas)
+    groups = _groups(args.groups)
+    df = pd.read_csv(args.patrols, skip_blank_lines=False)
+    if args.pings:
+        if args.t is None or args.unit is None:
+            raise SystemExit("placewise: error: --pings needs --t and --unit")
+    region = pw.Region.from_geodataframe(areas)
+    grid = pw.Grid(region, cell_size=args.cell_size)
+    if args.pings:
+        patrols = pw.Patrols.from_pings(df, x=args.x, y=args.y, t=args.t, unit=args.unit, grid=grid, crs=args.crs,
+                                        tz=args.tz, max_gap_minutes=args.max_gap_minutes,
+                                        source=os.path.basename(args.patrols))
+    else:
+        if args.start is None:
+            raise SystemExit("placewise: error: patrol records need --start (or give --pings)")
+        patrols = pw.Patrols.from_frame(df, x=args.x, y=args.y, start=args.start, end=args.end, minutes=args.minutes,
+                                        unit=args.unit, crs=args.crs, target_crs=grid.crs, tz=args.tz,
+                                        time_format=args.time_format, max_minutes=args.max_minutes,
+                                        source=os.path.basename(args.patrols))
+    pop = pw.Population.from_geodataframe(areas, groups=groups, grid=grid, area_id=args.area_id)
+    dose = patrols.dose(grid, "minutes")
+    exposure = pw.audit.disparity(dose, pop, bootstrap=999, seed=args.seed)
+    comp = None
+    if args.recommended:
+        rec = _read_table(args.recommended)
+        comp = pw.audit.compliance(patrols, rec, grid, x=args.rec_x, y=args.rec_y, crs=args.rec_crs,
+                                   count=args.rec_count, areas=areas, area_id=args.area_id, population=pop,
+                                   planned_minutes=args.planned_minutes, near=args.near)
+    need = None
+    by_area = patrols.dose_by_area(areas, area_id=args.area_id)
+    inside = by_area[by_area["area"].notna()].set_index("area")
+    if args.need:
+        inc = _read_table(args.need)
+        if not hasattr(inc, "geometry"):
+            inc = inc.dropna(subset=[args.need_x, args.need_y])
+            inc = gpd.GeoDataFrame(inc, geometry=gpd.points_from_xy(inc[args.need_x], inc[args.need_y]), crs="EPSG:4326")
+        from .audit._targeting import _assign_points
+
+        pos, _ = _assign_points(inc, areas.to_crs(grid.crs).reset_index(drop=True))
+        ids = list(areas[args.area_id]) if args.area_id else list(range(len(areas)))
+        need_s = pd.Series(np.bincount(pos[pos >= 0], minlength=len(ids)).astype(float), index=ids)
+        total_pop = areas[groups].sum(axis=1) if not args.area_id else areas.set_index(args.area_id)[groups].sum(axis=1)
+        need = pw.audit.concentration_vs_need(inside["minutes"], need_s, quanta=int(patrols.visit.sum()),
+                                              population=total_pop, seed=args.seed, patrol_label="patrol minutes",
+                                              need_label="recorded incidents", cell_dose=dose[grid.cell_ids])
+    os.makedirs(args.out, exist_ok=True)
+    html, md, doc = dosage_page(patrols, exposure, comp, need, by_area)
+    for name, text in (("dosage_report.html", html), ("dosage_report.md", md)):
+        with open(os.path.join(args.out, name), "w", encoding="utf-8") as f:
+            f.write(text)
+    with open(os.path.join(args.out, "dosage.json"), "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+    if not args.quiet:
+        print(patrols.quality.summary())
+        if comp is not None:
+            print(comp.statement())
+        if need is not None:
+            print(need.statement())
+        print(f"wrote {os.path.join(args.out, 'dosage_report.html')}")
+    return 0
+
+
+__all__ = ["add_parsers", "rewrite_argv"]
