@@ -4,14 +4,14 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
-use placewise::allocate::rng::SplitMix64;
 use placewise::allocate::{allocate, Budget, FairParams, GroupCounts, Strategy};
+use placewise::rng::Rng;
 
 const N: usize = 27_000;
 const G: usize = 5;
 
 fn instance() -> (Vec<f64>, GroupCounts) {
-    let mut rng = SplitMix64::new(1);
+    let mut rng = Rng::new(1);
     let side = (N as f64).sqrt() as usize + 1;
     // Risk: a few smooth peaks plus noise; skewed like a hotspot surface.
     let peaks: Vec<(f64, f64)> = (0..12)

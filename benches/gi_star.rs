@@ -4,13 +4,13 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use placewise::rng::Rng;
 use placewise::space::Grid;
-use placewise::stats::rng::Xoshiro256pp;
 use placewise::stats::{gi_star, GiStarParams, GiWeights};
 
 /// Counts per cell: a uniform background plus clustered hot spots (seeded).
 fn counts(n: usize, seed: u64) -> Vec<f64> {
-    let mut rng = Xoshiro256pp::stream(seed, 0);
+    let mut rng = Rng::stream(seed, 0);
     let mut v = vec![0.0; n * n];
     let events = n * n * 2;
     let centres: Vec<(usize, usize)> = (0..200)

@@ -5,18 +5,13 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use placewise::models::{kde_grid, KdeMode, Kernel};
+use placewise::rng::Rng;
 use placewise::space::Grid;
 
 fn points(n: usize) -> (Vec<f64>, Vec<f64>) {
-    // splitmix64 uniforms; Box–Muller for the clusters
-    let mut s = 42u64;
-    let mut u = move || {
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    };
+    // uniforms from the crate's generator; Box–Muller for the clusters
+    let mut r = Rng::new(42);
+    let mut u = move || r.next_f64();
     let (mut x, mut y) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
         if i % 2 == 0 {

@@ -6,11 +6,11 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use placewise::data::Incidents;
-use placewise::stats::rng::Xoshiro256pp;
+use placewise::rng::Rng;
 use placewise::stats::{knox, Band, KnoxParams};
 
 pub fn events(n: usize, seed: u64) -> Incidents {
-    let mut rng = Xoshiro256pp::stream(seed, 0);
+    let mut rng = Rng::stream(seed, 0);
     let mut u = move || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
     let centres: Vec<(f64, f64)> = (0..200).map(|_| (u() * 10_000.0, u() * 10_000.0)).collect();
     let (mut x, mut y, mut t) = (vec![], vec![], vec![]);

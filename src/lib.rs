@@ -19,10 +19,14 @@ pub mod error;
 pub mod evaluate;
 /// Hotspot and point-process models: naive, KDE, retrospective, prospective, SEPP.
 pub mod models;
+/// One Monte Carlo engine: seeded parallel simulations, the `+1` rule and sidedness.
+pub mod montecarlo;
 /// Hash-chained run log.
 pub mod provenance;
 /// Schema-versioned report structs.
 pub mod report;
+/// The crate's one random number generator (ChaCha8) with per-task streams.
+pub mod rng;
 /// Study region, square grid with mask, areal weights and population by cell.
 pub mod space;
 /// Spatial statistics: Gi*, emerging hot spots, Knox, multiple-testing corrections.

@@ -583,7 +583,7 @@ mod tests {
     fn column_generation_matches_the_whole_lp() {
         // 4 000 cells (above WHOLE_BELOW), three segregated groups, risk where group 0 lives.
         let n = 4000;
-        let mut rng = crate::allocate::rng::SplitMix64::new(3);
+        let mut rng = crate::rng::Rng::new(3);
         let mut counts = Array2::<f64>::zeros((n, 3));
         let mut risk = vec![0.0; n];
         for c in 0..n {

@@ -18,8 +18,6 @@ pub mod plan;
 pub mod proportional;
 /// Sampling proportional to risk with an exploration floor (randomized systematic sampling).
 pub mod randomized;
-/// A small seedable generator (SplitMix64) with per-task streams.
-pub mod rng;
 /// The highest-risk cells, greedily, within caps and district minimums.
 pub mod top_k;
 

@@ -3,9 +3,9 @@ use rayon::prelude::*;
 use crate::allocate::budget::Budget;
 use crate::allocate::fair::{fair, FairParams};
 use crate::allocate::groups::GroupCounts;
-use crate::allocate::rng::SplitMix64;
 use crate::allocate::{proportional, randomized, top_k};
 use crate::error::{Error, Result};
+use crate::rng::Rng;
 
 /// How to place the budget.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,7 +159,7 @@ pub struct Shift {
 /// Allocates every shift with the same strategy and population, in parallel.
 ///
 /// For `randomized`, shift `i` draws from its own stream derived from `(seed, i)`
-/// ([`SplitMix64::stream`]), so the plan is identical whatever the number of threads.
+/// (its seed is the first output of [`Rng::stream`]`(seed, i)`), so the plan is identical whatever the number of threads.
 /// Errors name the failing shift (`shifts[i]: ...` in the parameter or constraint name).
 pub fn allocate_shifts(
     shifts: &[Shift],
@@ -176,7 +176,7 @@ pub fn allocate_shifts(
             let strat = match strategy {
                 Strategy::Randomized { epsilon, seed } => Strategy::Randomized {
                     epsilon: *epsilon,
-                    seed: SplitMix64::stream(*seed, i as u64).next_u64(),
+                    seed: Rng::stream(*seed, i as u64).next_u64(),
                 },
                 other => other.clone(),
             };

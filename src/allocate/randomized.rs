@@ -1,7 +1,7 @@
 use crate::allocate::budget::{check_risk, Budget};
 use crate::allocate::proportional::water_fill;
-use crate::allocate::rng::SplitMix64;
 use crate::error::{Error, Result};
+use crate::rng::Rng;
 
 /// A random allocation that patrols cells in proportion to risk, with an exploration floor.
 ///
@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 /// of `Q` teeth one apart with a uniform random start picks the pieces. Each cell then gets
 /// `⌊e_c⌋` or `⌈e_c⌉` pieces with mean exactly `e_c` (so its chance of any patrol is exactly
 /// `e_c` when `e_c ≤ 1`), the budget is spent exactly and no cap is exceeded. The order and
-/// the start come from a SplitMix64 stream seeded by `seed`: the same seed gives the same
+/// the start come from the crate's [`Rng`] of `seed`: the same seed gives the same
 /// allocation. District caps and minimums are not supported here (use `top_k` or `fair`).
 ///
 /// Returns the units per cell and the expected units `e_c` (in units).
@@ -70,7 +70,7 @@ pub fn randomized(
     };
     let (pieces, cap) = budget.pieces("randomized")?;
     let e = water_fill(&p, pieces as f64, cap as f64, "randomized")?;
-    let counts = systematic(&e, pieces, cap, &mut SplitMix64::new(seed));
+    let counts = systematic(&e, pieces, cap, &mut Rng::new(seed));
     let q = budget.quantum();
     Ok((
         counts.iter().map(|&c| c as f64 * q).collect(),
@@ -80,7 +80,7 @@ pub fn randomized(
 
 /// Randomized systematic sampling of `pieces` pieces with expected counts `e` (Σ e = pieces,
 /// each ≤ `cap`).
-pub(crate) fn systematic(e: &[f64], pieces: u64, cap: u64, rng: &mut SplitMix64) -> Vec<u64> {
+pub(crate) fn systematic(e: &[f64], pieces: u64, cap: u64, rng: &mut Rng) -> Vec<u64> {
     let mut order: Vec<usize> = (0..e.len()).collect();
     rng.shuffle(&mut order);
     let u = rng.next_open01();

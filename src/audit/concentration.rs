@@ -21,11 +21,10 @@
 //! assert!((theil(&[0.0, 0.0, 0.0, 4.0]) - 4f64.ln()).abs() < 1e-12);
 //! ```
 
-use rand::RngExt;
-use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{check_dose, quantile_sorted, stream_rng};
+use super::{check_dose, quantile_sorted};
+use crate::montecarlo::{simulate, Alternative, Exceedances};
 use crate::{Error, Result};
 
 /// Gini index (population form) of non-negative values; NaN when they sum to 0 or are empty.
@@ -112,7 +111,9 @@ pub struct Inequality {
     pub gini_over_baseline: f64,
     /// theil − baseline_theil_mean.
     pub theil_over_baseline: f64,
-    /// Share of random allocations with a Gini at least as high as the allocation's.
+    /// One-sided Monte Carlo p-value of "no more concentrated than random placement":
+    /// `(1 + #{baseline Gini ≥ Gini}) / (1 + simulations)` (the `+1` rule of
+    /// [`crate::montecarlo`], so never 0; NaN without a finite baseline).
     pub share_random_at_least_as_concentrated: f64,
 }
 
@@ -256,32 +257,30 @@ pub fn concentration(
     });
 
     // Simulations: (cell gini, cell theil, area gini, area theil).
-    let sims: Vec<[f64; 4]> = (0..params.simulations)
-        .into_par_iter()
-        .map(|s| {
-            let mut rng = stream_rng(params.seed, s as u64);
-            let mut draws: Vec<usize> = (0..q).map(|_| rng.random_range(0..cells.len())).collect();
-            draws.sort_unstable();
-            let counts = run_lengths(&draws);
-            let mut tail: Vec<f64> = counts.iter().map(|&(_, k)| k as f64).collect();
-            let t = theil_nonzero(tail.iter().copied(), cells.len());
-            tail.sort_by(f64::total_cmp);
-            let g = gini_sorted_tail(&tail, cells.len());
-            let (ga, ta) = match &area_index {
-                None => (f64::NAN, f64::NAN),
-                Some((idx, na)) => {
-                    let mut v = vec![0.0; *na];
-                    for &(k, cnt) in &counts {
-                        if let Some(a) = idx[cells[k]] {
-                            v[a] += cnt as f64;
-                        }
+    let sims: Vec<[f64; 4]> = simulate(params.simulations, params.seed, |_, rng| {
+        let mut draws: Vec<usize> = (0..q)
+            .map(|_| rng.below(cells.len() as u64) as usize)
+            .collect();
+        draws.sort_unstable();
+        let counts = run_lengths(&draws);
+        let mut tail: Vec<f64> = counts.iter().map(|&(_, k)| k as f64).collect();
+        let t = theil_nonzero(tail.iter().copied(), cells.len());
+        tail.sort_by(f64::total_cmp);
+        let g = gini_sorted_tail(&tail, cells.len());
+        let (ga, ta) = match &area_index {
+            None => (f64::NAN, f64::NAN),
+            Some((idx, na)) => {
+                let mut v = vec![0.0; *na];
+                for &(k, cnt) in &counts {
+                    if let Some(a) = idx[cells[k]] {
+                        v[a] += cnt as f64;
                     }
-                    (gini(&v), theil(&v))
                 }
-            };
-            [g, t, ga, ta]
-        })
-        .collect();
+                (gini(&v), theil(&v))
+            }
+        };
+        [g, t, ga, ta]
+    });
     let level = |obs_g: f64, obs_t: f64, n: usize, k: usize| -> Inequality {
         let alpha = (1.0 - params.confidence) / 2.0;
         let summarise = |j: usize| {
@@ -300,7 +299,8 @@ pub fn concentration(
         };
         let (gm, gci, gv) = summarise(k);
         let (tm, tci, _) = summarise(k + 1);
-        let at_least = gv.iter().filter(|&&x| x >= obs_g - 1e-12).count() as f64;
+        // one-sided: is the allocation more concentrated than random placement?
+        let exceed = Exceedances::count(obs_g, &gv, 1e-12);
         Inequality {
             n,
             gini: obs_g,
@@ -311,7 +311,7 @@ pub fn concentration(
             baseline_theil_ci: tci,
             gini_over_baseline: obs_g - gm,
             theil_over_baseline: obs_t - tm,
-            share_random_at_least_as_concentrated: at_least / gv.len().max(1) as f64,
+            share_random_at_least_as_concentrated: exceed.p_value(Alternative::Greater),
         }
     };
     let cells_level = level(gini(&cell_dose), theil(&cell_dose), cells.len(), 0);
@@ -440,7 +440,8 @@ mod tests {
         // All dose in area 0: area Gini (10 areas) = 0.9, far above a random spread.
         assert!((aa.gini - 0.9).abs() < 1e-12);
         assert!(aa.gini_over_baseline > 0.5);
-        assert_eq!(aa.share_random_at_least_as_concentrated, 0.0);
+        // no random spread is as concentrated: the +1 rule gives 1 / (300 + 1)
+        assert_eq!(aa.share_random_at_least_as_concentrated, 1.0 / 301.0);
     }
 
     #[test]

@@ -37,11 +37,10 @@
 //! ```
 
 use ndarray::ArrayView2;
-use rand::RngExt;
-use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{check_dose, quantile_sorted, stream_rng};
+use super::{check_dose, quantile_sorted};
+use crate::montecarlo::simulate;
 use crate::{Error, Result};
 
 /// Which group the ratios and differences are taken against.
@@ -379,42 +378,38 @@ pub fn disparity(input: &DisparityInput<'_>, params: &DisparityParams) -> Result
     let udose: Vec<f64> = units.iter().map(|&c| input.dose[c]).collect();
     let upop: Vec<f64> = units.iter().flat_map(|&c| pop.row(c).to_vec()).collect();
     // Each replicate: per group rate, ratio to ref, ratio to overall; then overall rate.
-    let reps: Vec<Option<Vec<f64>>> = (0..b)
-        .into_par_iter()
-        .map(|i| {
-            let mut rng = stream_rng(params.seed, i as u64);
-            let m = units.len();
-            // How often each unit is drawn, then one sequential pass over the units.
-            let mut times = vec![0u32; m];
-            for _ in 0..m {
-                times[rng.random_range(0..m)] += 1;
+    let reps: Vec<Option<Vec<f64>>> = simulate(b, params.seed, |_, rng| {
+        let m = units.len();
+        // How often each unit is drawn, then one sequential pass over the units.
+        let mut times = vec![0u32; m];
+        for _ in 0..m {
+            times[rng.below(m as u64) as usize] += 1;
+        }
+        let mut pg = vec![0.0; ng];
+        let mut eg = vec![0.0; ng];
+        for (k, row) in upop.chunks_exact(ng).enumerate() {
+            let t = times[k];
+            if t == 0 {
+                continue;
             }
-            let mut pg = vec![0.0; ng];
-            let mut eg = vec![0.0; ng];
-            for (k, row) in upop.chunks_exact(ng).enumerate() {
-                let t = times[k];
-                if t == 0 {
-                    continue;
-                }
-                let (w, wd) = (t as f64, t as f64 * udose[k]);
-                for g in 0..ng {
-                    pg[g] += w * row[g];
-                    eg[g] += wd * row[g];
-                }
+            let (w, wd) = (t as f64, t as f64 * udose[k]);
+            for g in 0..ng {
+                pg[g] += w * row[g];
+                eg[g] += wd * row[g];
             }
-            if pg.iter().any(|&p| p <= 0.0) {
-                return None;
-            }
-            let r: Vec<f64> = (0..ng).map(|g| eg[g] / pg[g]).collect();
-            let o = eg.iter().sum::<f64>() / pg.iter().sum::<f64>();
-            let mut out = Vec::with_capacity(3 * ng + 1);
-            out.extend_from_slice(&r);
-            out.extend(r.iter().map(|x| x / r[ref_idx]));
-            out.extend(r.iter().map(|x| x / o));
-            out.push(o);
-            Some(out)
-        })
-        .collect();
+        }
+        if pg.iter().any(|&p| p <= 0.0) {
+            return None;
+        }
+        let r: Vec<f64> = (0..ng).map(|g| eg[g] / pg[g]).collect();
+        let o = eg.iter().sum::<f64>() / pg.iter().sum::<f64>();
+        let mut out = Vec::with_capacity(3 * ng + 1);
+        out.extend_from_slice(&r);
+        out.extend(r.iter().map(|x| x / r[ref_idx]));
+        out.extend(r.iter().map(|x| x / o));
+        out.push(o);
+        Some(out)
+    });
     let ok: Vec<&Vec<f64>> = reps.iter().flatten().collect();
     let undefined = b - ok.len();
     let alpha = (1.0 - params.confidence) / 2.0;

@@ -35,12 +35,10 @@
 //! assert_eq!(r.verdict, "runaway");
 //! ```
 
-use rand::RngExt;
 use rand_distr::{Binomial, Distribution, Poisson};
-use rayon::prelude::*;
 use serde::Serialize;
 
-use super::stream_rng;
+use crate::montecarlo::simulate;
 use crate::{Error, Result};
 
 /// Which incidents feed the urn.
@@ -312,49 +310,43 @@ pub fn ensign_urn(p: &EnsignParams) -> Result<EnsignResult> {
     let (disc_a, disc_b) = (pois(dsc * la), pois(dsc * lb));
     let (rep_a, rep_b) = (pois(rep * la), pois(rep * lb));
     let prior_share = p.prior.0 / (p.prior.0 + p.prior.1);
-    let runs: Vec<(Vec<f64>, f64)> = (0..p.runs)
-        .into_par_iter()
-        .map(|r| {
-            let mut rng = stream_rng(p.seed, r as u64);
-            let (mut na, mut nb) = p.prior;
-            let mut traj = Vec::with_capacity(p.draws + 1);
-            traj.push(prior_share);
-            let mut visits_a = 0usize;
-            for _ in 0..p.draws {
-                let x = na / (na + nb);
-                let visit_a = rng.random::<f64>() < x;
-                na *= 1.0 - p.decay;
-                nb *= 1.0 - p.decay;
-                let (dist, acc) = if visit_a {
-                    visits_a += 1;
-                    (&disc_a, acceptance(x).0)
+    let runs: Vec<(Vec<f64>, f64)> = simulate(p.runs, p.seed, |_, rng| {
+        let (mut na, mut nb) = p.prior;
+        let mut traj = Vec::with_capacity(p.draws + 1);
+        traj.push(prior_share);
+        let mut visits_a = 0usize;
+        for _ in 0..p.draws {
+            let x = na / (na + nb);
+            let visit_a = rng.next_f64() < x;
+            na *= 1.0 - p.decay;
+            nb *= 1.0 - p.decay;
+            let (dist, acc) = if visit_a {
+                visits_a += 1;
+                (&disc_a, acceptance(x).0)
+            } else {
+                (&disc_b, acceptance(x).1)
+            };
+            if let Some(d) = dist {
+                let mut k = d.sample(rng) as u64;
+                if p.correction && acc < 1.0 && k > 0 {
+                    k = Binomial::new(k, acc).map(|b| b.sample(rng)).unwrap_or(k);
+                }
+                if visit_a {
+                    na += k as f64;
                 } else {
-                    (&disc_b, acceptance(x).1)
-                };
-                if let Some(d) = dist {
-                    let mut k = d.sample(&mut rng) as u64;
-                    if p.correction && acc < 1.0 && k > 0 {
-                        k = Binomial::new(k, acc)
-                            .map(|b| b.sample(&mut rng))
-                            .unwrap_or(k);
-                    }
-                    if visit_a {
-                        na += k as f64;
-                    } else {
-                        nb += k as f64;
-                    }
+                    nb += k as f64;
                 }
-                if let Some(d) = &rep_a {
-                    na += d.sample(&mut rng);
-                }
-                if let Some(d) = &rep_b {
-                    nb += d.sample(&mut rng);
-                }
-                traj.push(na / (na + nb));
             }
-            (traj, visits_a as f64 / p.draws as f64)
-        })
-        .collect();
+            if let Some(d) = &rep_a {
+                na += d.sample(rng);
+            }
+            if let Some(d) = &rep_b {
+                nb += d.sample(rng);
+            }
+            traj.push(na / (na + nb));
+        }
+        (traj, visits_a as f64 / p.draws as f64)
+    });
     let truth = la / (la + lb);
     let matrix = update_matrix(p.rates, p.update);
     let fixed = if p.correction && dsc > 0.0 {

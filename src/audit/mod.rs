@@ -9,8 +9,14 @@ pub mod concentration;
 pub mod disparity;
 /// The two-region Pólya urn of Ensign et al. (2018) and its correction.
 pub mod ensign;
+/// The deploy → discover → retrain loop on a real grid, with a runaway verdict.
+pub mod feedback;
+/// Concentration of patrol against need per area, with the check's power.
+pub mod need;
 /// Audit policy thresholds read from TOML, checked against an audit summary.
 pub mod policy;
+/// Targeting audit of any system's output (The Markup's most/median/least targeted windows).
+pub mod targeting;
 
 pub use concentration::{concentration, ConcentrationParams, ConcentrationResult, Inequality};
 pub use disparity::{disparity, DisparityInput, DisparityParams, DisparityResult, Reference};
@@ -26,25 +32,6 @@ pub const BAND_EDGE_TOL: f64 = 1e-6;
 /// Whether `r` lies in `[lo, hi]` under [`BAND_EDGE_TOL`].
 pub fn in_band(r: f64, lo: f64, hi: f64) -> bool {
     r >= lo * (1.0 - BAND_EDGE_TOL) && r <= hi * (1.0 + BAND_EDGE_TOL)
-}
-
-use rand_pcg::Pcg64;
-
-/// The random stream of task `index` under `seed`: a PCG-64 generator whose state comes from
-/// `seed` (spread by SplitMix64) and whose stream selector is `index`. Parallel tasks draw from
-/// their own stream, so results do not depend on how rayon schedules them.
-pub(crate) fn stream_rng(seed: u64, index: u64) -> Pcg64 {
-    let a = splitmix64(seed);
-    let b = splitmix64(a ^ 0x5851_f42d_4c95_7f2d);
-    Pcg64::new(((a as u128) << 64) | b as u128, index as u128)
-}
-
-/// SplitMix64 finaliser (Steele, Lea & Flood 2014), used only to spread a user seed.
-pub(crate) fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 /// Percentile of sorted finite values by linear interpolation (numpy's default, "linear").

@@ -297,15 +297,8 @@ mod tests {
     }
 
     fn points(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        // splitmix64, so the test data do not depend on a crate's RNG.
-        let mut s = seed;
-        let mut next = || {
-            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut r = crate::rng::Rng::new(seed);
+        let mut next = || r.next_f64();
         let x = (0..n).map(|_| -100.0 + 700.0 * next()).collect();
         let y = (0..n).map(|_| -100.0 + 500.0 * next()).collect();
         let w = (0..n).map(|_| 0.5 + next()).collect();

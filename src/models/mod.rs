@@ -5,6 +5,9 @@
 //! surface computed from the incidents strictly before `at` (inside the model's trailing window,
 //! when it has one). A prediction at or before the first training incident is refused.
 
+/// The `Model` trait: fit on incidents before a time, predict the surface then.
+pub mod model;
+pub use model::Model;
 /// Counts per cell in a trailing window.
 pub mod naive;
 pub use naive::{Naive, NaiveParams};

@@ -6,9 +6,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::montecarlo::{simulate_into, Alternative, Exceedances};
 use crate::space::Grid;
 use crate::stats::multiple_testing::{adjust, Correction};
-use crate::stats::rng::Xoshiro256pp;
 
 /// Spatial weights of Gi*.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -522,16 +522,13 @@ fn permutation_p(
     let k_max = slots.iter().map(|s| s.len()).max().unwrap_or(0);
     let len = (k_max + 1).min(n);
     // R ordered draws of `len` distinct active indices, one seeded stream per permutation
+    // (n ≥ 2, so len ≥ 1)
     let mut draws = vec![0u32; r * len];
-    draws
-        .par_chunks_mut(len.max(1))
-        .enumerate()
-        .for_each(|(p, out)| {
-            let mut rng = Xoshiro256pp::stream(seed, p as u64);
-            let mut v = Vec::with_capacity(len);
-            rng.distinct(n, len, &mut v);
-            out.copy_from_slice(&v);
-        });
+    simulate_into(&mut draws, len, seed, |_, rng, out| {
+        let mut v = Vec::with_capacity(len);
+        rng.distinct(n, len, &mut v);
+        out.copy_from_slice(&v);
+    });
     let draw = |p: usize| &draws[p * len..(p + 1) * len];
     // null sums per pattern and permutation (unsorted, and sorted for counting)
     let null: Vec<Vec<f64>> = slots
@@ -606,20 +603,28 @@ fn permutation_p(
     }
     ge_le
         .into_iter()
-        .map(|(ge, le)| (1 + ge.min(le)) as f64 / (1 + r) as f64)
+        .map(|(ge, le)| {
+            Exceedances {
+                at_least: ge as u64,
+                at_most: le as u64,
+                n: r as u64,
+            }
+            .p_value(Alternative::Folded)
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::Rng;
 
     fn grid(nx: usize, ny: usize) -> Grid {
         Grid::from_extent(0.0, 0.0, 1.0, nx, ny).unwrap()
     }
 
     fn lcg_values(n: usize, seed: u64) -> Vec<f64> {
-        let mut r = Xoshiro256pp::stream(seed, 99);
+        let mut r = Rng::stream(seed, 99);
         (0..n)
             .map(|_| (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
             .collect()
@@ -685,7 +690,7 @@ mod tests {
         params.permutations = Some(1999);
         let out = gi_star(&v, &g, &params).unwrap();
         let ps = out.p_sim.unwrap();
-        let mut rng = Xoshiro256pp::stream(77, 0);
+        let mut rng = Rng::stream(77, 0);
         let nbh = Neighbourhood::new(&g, 1.5, GiWeights::Binary).unwrap();
         let sums = nbh.sums(&v);
         for a in [0usize, 9, 27, 36, 63] {

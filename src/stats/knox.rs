@@ -8,8 +8,9 @@ use rayon::prelude::*;
 
 use crate::data::Incidents;
 use crate::error::{Error, Result};
+use crate::montecarlo::{simulate_with, Alternative, Exceedances};
+use crate::rng::Rng;
 use crate::stats::knox_sweep::{space_counts, sweep_counts, Cells, SpaceLut, SweepBuf, TimeLut};
-use crate::stats::rng::Xoshiro256pp;
 
 /// A distance (m) or time (days) band `(lo, hi]`. The first band is closed at 0 when
 /// `lo == 0`; `(0, 0)` as the first band is the *same location* (same time) band `{0}`.
@@ -532,9 +533,9 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
         }
         finish(&c)
     };
-    // permutation `p` gives incident `i` the time `ts[rank[i]]`, rank = a seeded shuffle of
+    // a permutation gives incident `i` the time `ts[rank[i]]`, rank = a seeded shuffle of
     // 0..n (the same draws as shuffling the times themselves); `None`: the observed times
-    let table = |p: Option<u64>, b: &mut Option<SweepBuf>, t: &mut Vec<i64>| -> Vec<u64> {
+    let table = |rng: Option<&mut Rng>, b: &mut Option<SweepBuf>, t: &mut Vec<i64>| -> Vec<u64> {
         match (&cells, b) {
             (Some(cells), b) => {
                 let b = b.get_or_insert_with(|| SweepBuf::new(cells));
@@ -542,16 +543,16 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
                     .iter_mut()
                     .enumerate()
                     .for_each(|(i, v)| *v = i as u32);
-                if let Some(p) = p {
-                    Xoshiro256pp::stream(params.seed, p).shuffle(&mut b.rank);
+                if let Some(rng) = rng {
+                    rng.shuffle(&mut b.rank);
                 }
                 by_sweep(cells, b)
             }
             (None, _) => {
                 t.clear();
                 t.extend_from_slice(ts);
-                if let Some(p) = p {
-                    Xoshiro256pp::stream(params.seed, p).shuffle(t);
+                if let Some(rng) = rng {
+                    rng.shuffle(t);
                 }
                 by_pairs(t)
             }
@@ -559,19 +560,20 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
     };
     let observed = table(None, &mut None, &mut Vec::new());
     let r = params.permutations;
-    let sims: Vec<Vec<u64>> = (0..r)
-        .into_par_iter()
-        .map_init(
-            || (None, Vec::new()),
-            |(b, t), p| table(Some(p as u64), b, t),
-        )
-        .collect();
+    // permutation `p` draws from stream `(seed, p)` of the one Monte Carlo engine
+    let sims: Vec<Vec<u64>> = simulate_with(
+        r,
+        params.seed,
+        || (None, Vec::new()),
+        |(b, t), _, rng| table(Some(rng), b, t),
+    );
     let n_cells = (ns + 1) * (nt + 1);
-    let mut ge = vec![0u64; n_cells];
+    let exceed: Vec<Exceedances> = (0..n_cells)
+        .map(|c| Exceedances::count_u64(observed[c], sims.iter().map(|s| s[c])))
+        .collect();
     let mut sum = vec![0u64; n_cells];
     for sim in &sims {
         for c in 0..n_cells {
-            ge[c] += (sim[c] >= observed[c]) as u64;
             sum[c] += sim[c];
         }
     }
@@ -598,7 +600,7 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
                 } else {
                     f64::NAN
                 },
-                p: (1 + ge[c]) as f64 / (1 + r) as f64,
+                p: exceed[c].p_value(Alternative::Greater),
             }
         })
         .collect();
@@ -619,7 +621,7 @@ mod tests {
     use super::*;
 
     fn events(n: usize, seed: u64) -> Incidents {
-        let mut r = Xoshiro256pp::stream(seed, 0);
+        let mut r = Rng::stream(seed, 0);
         let mut u = || (r.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let (mut x, mut y, mut t) = (vec![], vec![], vec![]);
         for i in 0..n {

@@ -11,8 +11,6 @@ mod knox_sweep;
 pub mod mann_kendall;
 /// Benjamini–Hochberg and Holm adjustments of p-values.
 pub mod multiple_testing;
-/// Seedable xoshiro256++ generator with per-task streams.
-pub mod rng;
 
 pub use emerging::{emerging_hotspots, Emerging, EmergingCategory, EmergingParams};
 pub use gi_star::{gi_star, GiStar, GiStarParams, GiWeights};

@@ -8,11 +8,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Poisson};
-use rand_pcg::Pcg64;
 
 use crate::error::{require_positive, Error, Result};
+use crate::rng::Rng;
 use crate::space::{Grid, Region};
 
 /// Where background events fall.
@@ -75,7 +74,7 @@ impl Simulated {
     }
 }
 
-fn poisson(rng: &mut Pcg64, mean: f64) -> usize {
+fn poisson(rng: &mut Rng, mean: f64) -> usize {
     if mean <= 0.0 {
         return 0;
     }
@@ -83,7 +82,7 @@ fn poisson(rng: &mut Pcg64, mean: f64) -> usize {
     Poisson::new(mean).map_or(0, |d| d.sample(rng) as usize)
 }
 
-/// Simulates `[0, t_end_days]` with the given seed (a PCG-64 stream; same seed, same output).
+/// Simulates `[0, t_end_days]` with the given seed (the crate's [`Rng`] of `seed`; same seed, same output).
 /// Refuses, before generating, parameter sets whose expected size exceeds `max_events`
 /// (expected size = background count / (1 − θ)).
 ///
@@ -184,7 +183,7 @@ pub fn simulate(
         });
     }
 
-    let mut rng = Pcg64::seed_from_u64(seed);
+    let mut rng = Rng::new(seed);
     let mut x = Vec::new();
     let mut y = Vec::new();
     let mut t = Vec::new();
@@ -205,15 +204,15 @@ pub fn simulate(
             }
             for _ in 0..n {
                 loop {
-                    let px = x0 + rng.random::<f64>() * (x1 - x0);
-                    let py = y0 + rng.random::<f64>() * (y1 - y0);
+                    let px = x0 + rng.next_f64() * (x1 - x0);
+                    let py = y0 + rng.next_f64() * (y1 - y0);
                     if region.contains(px, py) {
                         x.push(px);
                         y.push(py);
                         break;
                     }
                 }
-                t.push(rng.random::<f64>() * t_end_days);
+                t.push(rng.next_f64() * t_end_days);
                 parent.push(-1);
             }
         }
@@ -226,9 +225,9 @@ pub fn simulate(
                 }
                 let (cx, cy) = grid.centre(id);
                 for _ in 0..n {
-                    x.push(cx + (rng.random::<f64>() - 0.5) * cs);
-                    y.push(cy + (rng.random::<f64>() - 0.5) * cs);
-                    t.push(rng.random::<f64>() * t_end_days);
+                    x.push(cx + (rng.next_f64() - 0.5) * cs);
+                    y.push(cy + (rng.next_f64() - 0.5) * cs);
+                    t.push(rng.next_f64() * t_end_days);
                     parent.push(-1);
                 }
             }
@@ -243,7 +242,7 @@ pub fn simulate(
         let k = poisson(&mut rng, p.theta);
         for _ in 0..k {
             // inverse CDF of the (truncated) exponential
-            let u: f64 = rng.random();
+            let u: f64 = rng.next_f64();
             let lag = -(-u * f_t).ln_1p() / p.omega_per_day;
             let tc = t[j] + lag;
             let (dx, dy) = loop {
@@ -296,9 +295,9 @@ pub fn simulate(
 }
 
 /// Two independent standard normal draws (Box–Muller).
-fn gaussian_pair(rng: &mut Pcg64) -> (f64, f64) {
-    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-    let u2: f64 = rng.random();
+fn gaussian_pair(rng: &mut Rng) -> (f64, f64) {
+    let u1: f64 = 1.0 - rng.next_f64(); // (0, 1]
+    let u2: f64 = rng.next_f64();
     let r = (-2.0 * u1.ln()).sqrt();
     let a = 2.0 * std::f64::consts::PI * u2;
     (r * a.cos(), r * a.sin())
