@@ -8,7 +8,9 @@ their seeds in their description, so results do not depend on the number of work
 
 - :func:`audit_many`: the audit chain on each of many jurisdictions (:class:`Jurisdiction`,
   :func:`read_config`), failures reported by name; :func:`audit_one` is one of its tasks.
-- :func:`backtest`: a rolling backtest as (origin × model) tasks; :func:`dask_map` gives the
+- :func:`backtest`: a rolling backtest as (origin × model) tasks; :func:`select`: model
+  selection's per-origin tasks; :func:`feedback` / :func:`compare_mitigations`: feedback
+  replicates as tasks, merged with ``FeedbackResult.combine``; :func:`dask_map` gives the
   ``map=`` hook of placewise's sweep functions.
 """
 
@@ -26,9 +28,10 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess by the 
 from ._audit import SUMMARY_COLUMNS, AuditManyResult, JurisdictionResult, audit_many, audit_one, write_summary
 from ._cluster import cluster, local_workers
 from ._jurisdictions import Jurisdiction, load, read_config
-from ._sweeps import backtest, dask_map
+from ._sweeps import backtest, compare_mitigations, dask_map, feedback, select
 
 __all__ = [
     "AuditManyResult", "Jurisdiction", "JurisdictionResult", "SUMMARY_COLUMNS", "audit_many", "audit_one", "backtest",
-    "cluster", "dask_map", "load", "local_workers", "read_config", "write_summary",
+    "cluster", "compare_mitigations", "dask_map", "feedback", "load", "local_workers", "read_config", "select",
+    "write_summary",
 ]

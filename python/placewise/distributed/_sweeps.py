@@ -13,6 +13,7 @@ serial one whatever the number of workers.
 
 from __future__ import annotations
 
+import types
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -27,10 +28,17 @@ def dask_map(client: Any) -> Callable[[Callable[[Any], Any], Iterable[Any]], lis
     """``map(function, tasks)`` on ``client``: one task per item, results in item order."""
 
     def _map(fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        futures = client.map(fn, list(items), pure=False)
+        # A callable object (e.g. one holding the incidents and grid) is shipped once, not per task.
+        f = fn if isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)) else client.scatter(fn, hash=False)
+        run = uuid.uuid4().hex[:8]
+        futures = [client.submit(_call, f, item, pure=False, key=f"map-{i}-{run}") for i, item in enumerate(items)]
         return list(client.gather(futures))
 
     return _map
+
+
+def _call(fn: Callable[[Any], Any], item: Any) -> Any:
+    return fn(item)
 
 
 def _one(models: dict[str, Any], incidents: Any, grid: Any, origin: pd.Timestamp, end: pd.Timestamp,
@@ -168,3 +176,18 @@ def compare_mitigations(*, client: Any = None, workers: int | None = None, repli
 
     return _feedback("compare_mitigations", FeedbackComparison.combine, dict(kwargs), client, workers,
                      replicates_per_task, progress)
+
+
+def select(*args: Any, client: Any = None, workers: int | None = None, **kwargs: Any) -> Any:
+    """:func:`placewise.evaluate.select` with its per-origin tasks on Dask (through its ``map=``
+    hook, :func:`dask_map`); the incidents and grid travel once. Each task description carries
+    what it needs, so the result equals the single-process one."""
+    from .. import evaluate
+    from ._cluster import cluster
+
+    if not hasattr(evaluate, "select"):
+        raise ImportError("placewise.evaluate.select is not in this version of placewise")
+    if "map" in kwargs:
+        raise param_error("map", "is set here from `client`")
+    with cluster(client, workers=workers) as c:
+        return evaluate.select(*args, map=dask_map(c), **kwargs)
