@@ -65,6 +65,7 @@ bench: install
 	$(VPY) bench/audit.py
 	$(VPY) bench/backtest.py $(SHARED)/data
 	$(VPY) bench/feedback.py
+	$(VPY) bench/dask_scaling.py
 
 fmt:
 	cargo fmt

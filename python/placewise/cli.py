@@ -347,6 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--out", required=True, help="output folder")
     au.set_defaults(func=cmd_audit)
 
+    from ._audit_many_cli import add_parser as add_audit_many
+
+    add_audit_many(sub, F, EPILOG)
+
     v = sub.add_parser("verify-log", help="verify a hash-chained run log", formatter_class=F,
                        epilog="example:\n  placewise verify-log out/demo/runs.jsonl\n\nExit code 0 when every record verifies, "
                               "1 otherwise (the first bad record is named).")

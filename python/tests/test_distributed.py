@@ -1,0 +1,262 @@
+"""placewise.distributed on a local Dask cluster (2 worker processes): the same answers as one
+process, failures named, bad addresses and configs refused clearly.
+
+Equality is exact throughout: every task is the serial function on its own inputs and seed, so
+no tolerance is needed (or allowed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.distributed")
+
+from dask.distributed import Client, LocalCluster  # noqa: E402
+
+import placewise as pw  # noqa: E402
+from placewise import distributed as D  # noqa: E402
+from placewise.exceptions import InvalidParameterError  # noqa: E402
+
+
+CHAIN = dict(models=("kde",), model="kde", units=10, strategy="fair", feedback_rounds=2, feedback_replicates=1, seed=3)
+SHARED_DATA = Path(os.environ.get("PLACEWISE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+PLAINFIELD = SHARED_DATA / "plainfield_predpol_2018_2020"
+
+
+@pytest.fixture(scope="module")
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, Client(lc) as c:
+        yield c
+
+
+# ------------------------------------------------------------------------------ synthetic data
+def synthetic(folder: Path, name: str, seed: int, n: int = 1500) -> D.Jurisdiction:
+    """A 4 km square city in UTM 16N with clustered incidents over 2019 and four areas of two groups."""
+    import geopandas as gpd
+    import shapely
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    x0, y0 = 440_000.0, 4_630_000.0
+    centres = rng.uniform(500, 3500, size=(5, 2))
+    which = rng.integers(0, 5, n)
+    xy = centres[which] + rng.normal(0, 250, size=(n, 2))
+    xy = np.clip(xy, 1, 3999)
+    t = pd.Timestamp("2019-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, 364, n)), unit="D")
+    pd.DataFrame({"px": x0 + xy[:, 0], "py": y0 + xy[:, 1], "when": t.strftime("%Y-%m-%d %H:%M")}).to_csv(
+        folder / "incidents.csv", index=False)
+    boxes = [shapely.box(x0 + i * 2000, y0 + j * 2000, x0 + (i + 1) * 2000, y0 + (j + 1) * 2000) for i in range(2) for j in range(2)]
+    gpd.GeoDataFrame({"area": ["sw", "nw", "se", "ne"], "A": [900, 100, 500, 300], "B": [100, 900, 500, 700]},
+                     geometry=boxes, crs="EPSG:32616").to_file(folder / "areas.geojson", driver="GeoJSON")
+    return D.Jurisdiction(name=name, incidents=str(folder / "incidents.csv"), x="px", y="py", t="when", crs="EPSG:32616",
+                          tz="America/Chicago", default_origin="reported", region=str(folder / "areas.geojson"),
+                          population=str(folder / "areas.geojson"), groups=["A", "B"], area_id="area", cell_size=250,
+                          chain={"at": "2019-12-01", "backtest_start": "2019-11-17"})
+
+
+def plainfield() -> D.Jurisdiction:
+    return D.Jurisdiction(
+        name="Plainfield, NJ", incidents=str(PLAINFIELD / "plainfield_crime_with_predictions.csv.gz"), x="lon", y="lat",
+        t="datetime", tz="America/New_York", category="description", default_origin="reported",
+        region=str(PLAINFIELD / "plainfield_block_groups.geojson.gz"),
+        population=str(PLAINFIELD / "plainfield_block_groups.geojson.gz"),
+        groups=["white_alone", "black_alone", "latino_alone", "asian_alone"], area_id="id", cell_size=150,
+        chain={"at": "2019-01-01", "backtest_start": "2018-12-16"})
+
+
+def chicago() -> D.Jurisdiction:
+    return D.Jurisdiction(name="Chicago (bundled sample)", dataset="chicago-sample", cell_size=1000,
+                          chain={"at": "2019-12-01", "backtest_start": "2019-11-17"})
+
+
+def toronto() -> D.Jurisdiction:
+    return D.Jurisdiction(name="Toronto", dataset="toronto", data_dir=str(SHARED_DATA), cell_size=1000,
+                          chain={"at": "2021-06-01", "backtest_start": "2021-05-18"})
+
+
+def same(a: D.JurisdictionResult, b: D.JurisdictionResult) -> None:
+    assert (a.name, a.status, a.error) == (b.name, b.status, b.error)
+    assert a.row == b.row or pd.Series(a.row).equals(pd.Series(b.row))
+    assert a.verdicts == b.verdicts
+    if a.plan is not None or b.plan is not None:
+        assert np.array_equal(a.plan.dose, b.plan.dose)
+        pd.testing.assert_frame_equal(a.plan.audit.by_group, b.plan.audit.by_group, check_exact=True)
+
+
+# ------------------------------------------------------------------------------ tests
+def test_without_dask_the_import_says_how_to_install_and_nothing_else_imports_dask():
+    code = (
+        "import sys\n"
+        "sys.modules['dask'] = None\n"
+        "import placewise, placewise.cli, placewise.pipeline, placewise.evaluate, placewise.audit\n"
+        "placewise.cli.build_parser()\n"
+        "try:\n"
+        "    import placewise.distributed\n"
+        "except ImportError as e:\n"
+        "    print('IMPORTERROR', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "IMPORTERROR" in out.stdout and "pip install 'placewise[dask]'" in out.stdout
+    code2 = "import sys, placewise, placewise.cli; placewise.cli.build_parser(); print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    out2 = subprocess.run([sys.executable, "-c", code2], capture_output=True, text=True, timeout=120)
+    assert out2.returncode == 0, out2.stderr
+    assert out2.stdout.strip() == "[]"
+
+
+def test_audit_many_equals_serial_and_names_the_broken_jurisdiction(client, tmp_path):
+    js = [chicago(), synthetic(tmp_path / "s1", "Synthetic 1", seed=1), synthetic(tmp_path / "s2", "Synthetic 2", seed=2)]
+    if PLAINFIELD.exists():
+        js.append(plainfield())
+    broken = synthetic(tmp_path / "bad", "Broken town", seed=4)
+    broken.t = "no_such_column"
+    js.append(broken)
+    serial = [D.audit_one(j, **CHAIN) for j in js]
+    dist = D.audit_many(js, client=client, **CHAIN)
+    assert [r.name for r in dist.results] == [j.name for j in js]
+    for a, b in zip(serial, dist.results):
+        same(a, b)
+    pd.testing.assert_frame_equal(dist.summary, D.AuditManyResult(serial).summary, check_exact=True)
+    assert set(dist.failures) == {"Broken town"}
+    assert "no_such_column" in dist.failures["Broken town"] and "Broken town" in dist.failures["Broken town"]
+    ok = dist.summary[dist.summary["jurisdiction"] != "Broken town"]
+    assert (ok["status"] != "failed").all() and (ok["incidents"] > 0).all()
+
+
+def test_toronto_in_a_distributed_audit_equals_serial(client, shared_data):
+    j = toronto()
+    serial = D.audit_one(j, **CHAIN)
+    assert serial.status != "failed", serial.error
+    same(serial, D.audit_many([j], client=client, **CHAIN).results[0])
+
+
+def test_in_memory_city_is_scattered_and_gives_the_serial_result(client):
+    city = pw.datasets.load_chicago(cell_size=1000)
+    j = D.Jurisdiction(name="Chicago in memory", city=city, chain={"at": "2019-12-01", "backtest_start": "2019-11-17"})
+    same(D.audit_one(j, **CHAIN), D.audit_many([j], client=client, **CHAIN).results[0])
+
+
+def test_backtest_sweep_is_bit_identical_with_one_and_two_workers(client):
+    city = pw.datasets.load_chicago(cell_size=1000)
+    models = {"KDE 4 km": pw.KDE(bandwidth=4000, mode="binned"), "prospective": pw.ProspectiveHotspot(bandwidth_cells=2)}
+    kw = dict(start="2019-10-06", end="2019-11-03", step="7D", coverage=[0.05], bootstrap=200, seed=5)
+    serial = pw.evaluate.backtest(models, city.incidents, city.grid, progress=False, **kw)
+    two = D.backtest(models, city.incidents, city.grid, client=client, **kw)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, Client(lc) as c1:
+        one = D.backtest(models, city.incidents, city.grid, client=c1, **kw)
+    for r in (one, two):
+        pd.testing.assert_frame_equal(r.frame, serial.frame, check_exact=True)
+        assert r.curves.keys() == serial.curves.keys()
+        assert all(np.array_equal(r.curves[k][1], serial.curves[k][1]) for k in serial.curves)
+        pd.testing.assert_frame_equal(r.compare(), serial.compare(), check_exact=True)
+    assert serial.frame["origin"].nunique() == 4
+
+
+def test_unreachable_scheduler_is_named_within_the_timeout():
+    t0 = time.perf_counter()
+    with pytest.raises(InvalidParameterError, match="tcp://127.0.0.1:9") as e:
+        with D.cluster("tcp://127.0.0.1:9", timeout=2):
+            pass
+    assert e.value.name == "client"
+    assert time.perf_counter() - t0 < 30  # 2 s timeout plus the client's own set-up
+    with pytest.raises(InvalidParameterError, match="workers"):
+        with D.cluster("tcp://127.0.0.1:9", workers=2):
+            pass
+
+
+def test_a_worker_killed_mid_run_is_retried_and_the_result_is_unchanged(client, tmp_path):
+    js = [synthetic(tmp_path / f"k{i}", f"Kill {i}", seed=10 + i, n=800) for i in range(3)]
+    serial = [D.audit_one(j, **CHAIN) for j in js]
+    killed: list[str] = []
+
+    def kill_one() -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            busy = {w: ks for w, ks in client.processing().items() if any("audit-" in str(k) for k in ks)}
+            if busy:
+                w = sorted(busy)[0]
+                pid = client.run(os.getpid, workers=[w])[w]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(w)
+                return
+            time.sleep(0.05)
+
+    th = threading.Thread(target=kill_one)
+    th.start()
+    res = D.audit_many(js, client=client, **CHAIN)
+    th.join()
+    assert killed, "no worker was seen processing an audit task"
+    for a, b in zip(serial, res.results):
+        same(a, b)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_audit_many_cli_names_missing_file_and_column_and_completes_the_others(client, tmp_path):
+    from placewise.cli import main
+
+    good = synthetic(tmp_path / "good", "Good town", seed=7)
+    synthetic(tmp_path / "nocol", "x", seed=8)
+    cfg = tmp_path / "jurisdictions.toml"
+    cfg.write_text(
+        "[defaults]\n"
+        'at = "2019-12-01"\nbacktest_start = "2019-11-17"\nmodels = ["kde"]\nmodel = "kde"\nunits = 10\n'
+        'feedback_rounds = 2\nfeedback_replicates = 1\nseed = 3\ncell_size = 250\ncrs = "EPSG:32616"\n'
+        'x = "px"\ny = "py"\nt = "when"\ntz = "America/Chicago"\ngroups = ["A", "B"]\narea_id = "area"\n'
+        'default_origin = "reported"\n\n'
+        '[[jurisdiction]]\nname = "Good town"\nincidents = "good/incidents.csv"\nregion = "good/areas.geojson"\n'
+        'population = "good/areas.geojson"\n\n'
+        '[[jurisdiction]]\nname = "Missing file"\nincidents = "nowhere/incidents.csv"\nregion = "good/areas.geojson"\n\n'
+        '[[jurisdiction]]\nname = "Missing column"\nincidents = "nocol/incidents.csv"\nregion = "nocol/areas.geojson"\n'
+        'population = "nocol/areas.geojson"\ngroups = ["A", "C"]\n'
+    )
+    out = tmp_path / "out"
+    rc = main(["--quiet", "audit-many", str(cfg), "--out", str(out), "--scheduler", client.scheduler.address])
+    assert rc == 1
+    s = pd.read_csv(out / "summary.csv")
+    assert list(s["jurisdiction"]) == ["Good town", "Missing file", "Missing column"]
+    assert list(s["status"]) == ["ok", "failed", "failed"] or s.loc[0, "status"] == "blocked"
+    assert "nowhere/incidents.csv" in s.loc[1, "error"] and "Missing file" in s.loc[1, "error"]
+    assert "`C`" in s.loc[2, "error"] and "Missing column" in s.loc[2, "error"]
+    report = json.loads((out / "Good_town" / "audit_report.json").read_text())
+    assert report["verdicts"] == D.audit_one(good, **CHAIN).verdicts
+    assert (out / "summary.html").exists() and "Good town" in (out / "summary.md").read_text()
+
+
+def test_config_errors_name_the_setting(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[[jurisdiction]]\nname = "A"\ndataset = "chicago-sample"\nbudget = 3\n')
+    with pytest.raises(InvalidParameterError, match="A.budget"):
+        D.read_config(cfg)
+    cfg.write_text('[[jurisdiction]]\nname = "A"\ndataset = "atlantis"\n')
+    with pytest.raises(InvalidParameterError, match="atlantis"):
+        D.read_config(cfg)
+    with pytest.raises(InvalidParameterError, match="no such file"):
+        D.read_config(tmp_path / "none.toml")
+    with pytest.raises(InvalidParameterError, match="unique"):
+        D.audit_many([chicago(), chicago()], client="tcp://127.0.0.1:9")
+
+
+class _Offset:
+    """A callable object, as sweep functions pass to ``map=`` (holding their shared inputs)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __call__(self, v: int) -> int:
+        return v * 10 + self.k
+
+
+def test_dask_map_keeps_task_order(client):
+    items = list(range(7))
+    assert D.dask_map(client)(_Offset(3), items) == list(map(_Offset(3), items))
