@@ -23,7 +23,7 @@
 
 use rand::RngExt;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{check_dose, quantile_sorted, stream_rng};
 use crate::{Error, Result};
@@ -92,7 +92,7 @@ impl Default for ConcentrationParams {
 }
 
 /// One level (cells or areas) of the concentration audit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Inequality {
     /// Number of units (active cells, or areas).
     pub n: usize,
@@ -117,7 +117,7 @@ pub struct Inequality {
 }
 
 /// Result of [`concentration`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConcentrationResult {
     /// Across active cells.
     pub cells: Inequality,

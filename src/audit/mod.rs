@@ -9,13 +9,19 @@ pub mod concentration;
 pub mod disparity;
 /// The two-region Pólya urn of Ensign et al. (2018) and its correction.
 pub mod ensign;
+/// The gate: allocate → audit → policy → decision, with typed overrides and blocked plans.
+pub mod gate;
 /// Audit policy thresholds read from TOML, checked against an audit summary.
 pub mod policy;
 
 pub use concentration::{concentration, ConcentrationParams, ConcentrationResult, Inequality};
 pub use disparity::{disparity, DisparityInput, DisparityParams, DisparityResult, Reference};
 pub use ensign::{ensign_urn, EnsignParams, EnsignResult, Update};
-pub use policy::{AuditPolicy, AuditSummary};
+pub use gate::{
+    gate, gate_shifts, AuditedAllocation, AuditedPlan, Blocked, Decision, DecisionStatus,
+    GateInput, GateOptions, Override, PopulationInput, ShiftInput,
+};
+pub use policy::{AuditPolicy, AuditSummary, Evaluation, SkippedAudit};
 
 /// Relative tolerance at the edges of an exposure-ratio band [lo, hi]: a ratio counts as inside
 /// when `lo·(1 − tol) ≤ r ≤ hi·(1 + tol)`. Optimisers (the `fair` LP) place groups exactly on

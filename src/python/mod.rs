@@ -11,9 +11,11 @@ mod audit;
 mod data;
 mod error;
 mod evaluate;
+mod gate;
 mod models;
 mod provenance;
 mod report;
+mod results;
 mod sepp;
 mod space;
 mod stats;
@@ -33,6 +35,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     evaluate::register(m)?;
     allocate::register(m)?;
     audit::register(m)?;
+    results::register(m)?;
+    gate::register(m)?;
     report::register(m)?;
     provenance::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the

@@ -6,13 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from .._results import CAVEAT
 from ..exceptions import InvalidParameterError
 
-CAVEAT = (
-    "Bands such as 0.8-1.25 are conventions for flagging allocations for human review, not proofs "
-    "of fairness: an allocation inside the band can still be unfair, and one outside it can have "
-    "reasons that a person must weigh."
-)
+__all__ = ["CAVEAT", "dose_array", "grid_of", "same_grid"]
+
 
 
 def dose_array(dose: Any, n_cells: int | None = None, name: str = "dose") -> np.ndarray:
