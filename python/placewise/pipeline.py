@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from .audit._ensign import ENSIGN_OAKLAND
-from .exceptions import PolicyViolation
+from .exceptions import PolicyViolation, param_error
 
 MODEL_NAMES = ("naive", "kde", "prospective", "retrospective", "sepp")
 
@@ -35,9 +35,7 @@ def make_model(name: str, cell_size: float) -> Any:
         return models.RetrospectiveHotspot()
     if name == "sepp" and hasattr(models, "SEPP"):
         return models.SEPP(kind="grid")
-    from .exceptions import InvalidParameterError
-
-    raise InvalidParameterError(f"invalid parameter `model`: {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    raise param_error("model", f"{name!r}; choose from {', '.join(MODEL_NAMES)}")
 
 
 @dataclass
@@ -60,8 +58,6 @@ def resolve_policy(policy: Any) -> Any:
         return AuditPolicy.default()
     if isinstance(policy, (str, os.PathLike)):
         return AuditPolicy.from_file(policy)
-    from .exceptions import param_error
-
     raise param_error("policy", f"expected 'default', a policy file or an AuditPolicy, got {type(policy).__name__}")
 
 

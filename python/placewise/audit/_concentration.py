@@ -9,7 +9,7 @@ import pandas as pd
 
 from .. import _native
 from .._results import ConcentrationAudit
-from ..exceptions import InvalidParameterError, param_error
+from ..exceptions import param_error
 from ..space import dominant_polygon
 from ._common import dose_array, grid_of
 
@@ -46,7 +46,7 @@ def concentration(
     """
     grid = grid if grid is not None else grid_of(dose)
     if grid is None:
-        raise InvalidParameterError("invalid parameter `grid`: give the grid the dose is on")
+        raise param_error("grid", "give the grid the dose is on")
     d = dose_array(dose, grid.n_cells)
     active = np.ascontiguousarray(grid.mask().ravel())
     labels = None

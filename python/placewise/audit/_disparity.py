@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import _native
-from ..exceptions import InvalidParameterError
+from ..exceptions import param_error
 from .._results import DisparityAudit
 from ._common import dose_array, grid_of, same_grid
 
@@ -19,10 +19,10 @@ def _need(need: Any, groups: list[str]) -> np.ndarray | None:
     if isinstance(need, Mapping):
         missing = [g for g in groups if g not in need]
         if missing:
-            raise InvalidParameterError(f"invalid parameter `need`: no value for groups {missing}")
+            raise param_error("need", f"no value for groups {missing}")
         extra = [k for k in need if k not in groups]
         if extra:
-            raise InvalidParameterError(f"invalid parameter `need`: unknown groups {extra}; groups are {groups}")
+            raise param_error("need", f"unknown groups {extra}; groups are {groups}")
         return np.array([float(need[g]) for g in groups])
     return np.ascontiguousarray(need, dtype=np.float64)
 
@@ -85,20 +85,18 @@ def disparity(
     1.0
     """
     if not (hasattr(population, "counts") and hasattr(population, "groups")):
-        raise InvalidParameterError(
-            f"invalid parameter `population`: expected a placewise.Population, got {type(population).__name__}"
+        raise param_error("population", f"expected a placewise.Population, got {type(population).__name__}"
         )
     if not same_grid(grid_of(dose), grid_of(population)):
-        raise InvalidParameterError(
-            "invalid parameter `population`: it was built on another grid than the allocation; it does not join"
+        raise param_error("population", "it was built on another grid than the allocation; it does not join"
         )
     counts = np.ascontiguousarray(population.counts, dtype=np.float64)
     if counts.ndim != 2:
-        raise InvalidParameterError(f"invalid parameter `population`: counts must be (n_cells, n_groups), got {counts.shape}")
+        raise param_error("population", f"counts must be (n_cells, n_groups), got {counts.shape}")
     d = dose_array(dose, counts.shape[0])
     groups = [str(g) for g in population.groups]
     if not isinstance(reference, str):
-        raise InvalidParameterError(f"invalid parameter `reference`: expected a string, got {type(reference).__name__}")
+        raise param_error("reference", f"expected a string, got {type(reference).__name__}")
     raw = _native.disparity(
         d,
         counts,

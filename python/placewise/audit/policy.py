@@ -24,7 +24,7 @@ from importlib import resources
 from .. import _native
 from .._jsonable import dumps, jsonable
 from .._override import make_override
-from ..exceptions import InvalidParameterError, PlacewiseWarning, PolicyViolation
+from ..exceptions import PlacewiseWarning, PolicyViolation, param_error
 
 #: Where the packaged default policy lives (a resource of the ``placewise.audit`` package).
 DEFAULT_POLICY_RESOURCE = "placewise/audit/policy.toml"
@@ -53,14 +53,13 @@ def summarize(*audits: Any, **sections: Any) -> dict[str, Any]:
             if isinstance(s, Mapping) and "verdict" in s:
                 name = "feedback"
             else:
-                raise InvalidParameterError(
-                    f"invalid parameter `audits`: cannot tell which section a {type(a).__name__} belongs to; "
+                raise param_error("audits", f"cannot tell which section a {type(a).__name__} belongs to; "
                     "pass it by name (disparity=, concentration=, data=, feedback=)"
                 )
         out[name] = a
     for k, v in sections.items():
         if k not in ("disparity", "concentration", "data", "feedback"):
-            raise InvalidParameterError(f"invalid parameter `{k}`: sections are disparity, concentration, data, feedback")
+            raise param_error(f"{k}", f"sections are disparity, concentration, data, feedback")
         if v is not None:
             out[k] = v
     return {k: jsonable(v.summary() if hasattr(v, "summary") else v) for k, v in out.items()}
@@ -109,13 +108,13 @@ class AuditPolicy:
             spec["name"] = name
         if tau is not None:
             if ratio_min is not None or ratio_max is not None:
-                raise InvalidParameterError("invalid parameter `tau`: give tau or ratio_min/ratio_max, not both")
+                raise param_error("tau", "give tau or ratio_min/ratio_max, not both")
             if not (isinstance(tau, (int, float)) and 0 < tau <= 1):
-                raise InvalidParameterError(f"invalid parameter `tau`: must lie in (0, 1], got {tau!r}")
+                raise param_error("tau", f"must lie in (0, 1], got {tau!r}")
             ratio_min, ratio_max = float(tau), 1.0 / float(tau)
         if ratio_min is not None or ratio_max is not None:
             if ratio_min is None or ratio_max is None:
-                raise InvalidParameterError("invalid parameter `ratio_min`: give both ratio_min and ratio_max")
+                raise param_error("ratio_min", "give both ratio_min and ratio_max")
             spec["disparity"] = {"ratio_min": ratio_min, "ratio_max": ratio_max, "compare_to": compare_to,
                                  "use_interval": bool(use_interval)}
         if max_gini_over_baseline is not None:
@@ -214,7 +213,7 @@ def enforce(policy: AuditPolicy, summary: Any, override_reason: str | None = Non
     are warned about when the policy skips them.
     """
     if not isinstance(policy, AuditPolicy):
-        raise InvalidParameterError(f"invalid parameter `policy`: expected an AuditPolicy, got {type(policy).__name__}")
+        raise param_error("policy", f"expected an AuditPolicy, got {type(policy).__name__}")
     record = make_override(override_reason, override_by)
     s = _as_summary(summary)
     failed = policy.check(s)
