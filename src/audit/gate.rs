@@ -20,7 +20,8 @@
 //! use placewise::audit::gate::{gate, DecisionStatus, GateInput, GateOptions};
 //! let risk = [0.2, 0.9, 0.4];
 //! let active = [true, true, true];
-//! let input = GateInput::new(&risk, &active, &Budget::new(2.0), &Strategy::TopK);
+//! let (budget, strategy) = (Budget::new(2.0), Strategy::TopK);
+//! let input = GateInput::new(&risk, &active, &budget, &strategy);
 //! let a = gate(&input, &GateOptions::default()).unwrap();
 //! assert_eq!(a.allocation.dose, vec![0.0, 1.0, 1.0]);
 //! assert_eq!(a.decision.status, DecisionStatus::NoPolicy);

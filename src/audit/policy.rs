@@ -662,7 +662,11 @@ required_verdict = "not_runaway"
         assert_eq!(shipped.if_missing("disparity"), MissingAudit::Fail);
         assert_eq!(shipped.if_missing("concentration"), MissingAudit::Fail);
         assert_eq!(shipped.if_missing("feedback"), MissingAudit::Skip);
-        assert!(shipped.source.as_deref().unwrap().ends_with("audits/policy.toml"));
+        assert!(shipped
+            .source
+            .as_deref()
+            .unwrap()
+            .ends_with("audits/policy.toml"));
         assert!(check_skip_names(&["fairness".to_string()]).is_err());
     }
 
