@@ -73,3 +73,8 @@ __all__ += ["audit", "runlog", "AuditPolicy", "RunLog"]
 from .models import SEPP  # noqa: E402
 
 __all__ += ["SEPP"]
+# --- risk factors, blend, model selection
+from . import selection  # noqa: E402
+from .models import Blend, RiskFactors  # noqa: E402
+
+__all__ += ["Blend", "RiskFactors", "selection"]

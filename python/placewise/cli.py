@@ -110,7 +110,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = run_chain(
-            city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="kde",
+            city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="auto",
             units=args.units, strategy="fair", policy=policy, seed=args.seed, say=say, progress=_progress(args),
             title="placewise audit report — Chicago aggravated assaults (bundled sample)",
             context={"purpose": "Demonstration on public data: where should 60 patrol units go in December 2019, and "
@@ -158,10 +158,9 @@ def _write_surface(s: Any, out: str) -> None:
 def cmd_allocate(args: argparse.Namespace) -> int:
     from .allocate import Budget, allocate
     from .exceptions import PolicyViolation
-    from .pipeline import make_model
 
     city = _city(args)
-    s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
+    s = _chosen_model(args, city).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
     kw: dict[str, Any] = {"population": city.population, "seed": args.seed, "policy": _policy(args),
                           "override_reason": args.override_reason}
     if args.strategy == "fair":
@@ -181,6 +180,20 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         plan.to_geojson(p)
     print(json.dumps(plan.summary(), indent=2, default=str))
     return EXIT_OK
+
+
+def _chosen_model(args: argparse.Namespace, city: Any) -> Any:
+    """The model named by --model; "auto" chooses by rolling validation (26 weekly origins
+    before --at) and falls back to the naive baseline when no model beats it."""
+    from .pipeline import make_model
+
+    if args.model != "auto":
+        return make_model(args.model, args.cell_size)
+    from .selection import choose_model
+
+    model, sel = choose_model(city.incidents, city.grid, args.at, seed=args.seed)
+    _say(args)(sel.plain_words())
+    return model
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -300,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
                               f"  --population areas.geojson --groups WHITE,BLACK,HISP,ASIAN,OTHER --at 2019-12-01 \\\n"
                               f"  --out plan.geojson \\\n{ex}\n\n" + EPILOG)
     _data_options(a, population=True)
-    a.add_argument("--model", default="kde")
+    a.add_argument("--model", default="auto", help="auto (chosen by rolling validation; the naive baseline unless a model "
+                                                    "beats it), naive, kde, prospective, retrospective, sepp, blend or risk_factors")
     a.add_argument("--at", required=True)
     a.add_argument("--units", type=float, required=True)
     a.add_argument("--per-cell-cap", type=float, default=1.0)
@@ -335,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--at", required=True, help="allocation time")
     au.add_argument("--backtest-start", required=True, help="first backtest origin")
     au.add_argument("--models", default="kde,prospective")
-    au.add_argument("--model", default="kde", help="model used for the allocation")
+    au.add_argument("--model", default="auto", help="model used for the allocation (default auto: chosen by rolling validation)")
     au.add_argument("--units", type=float, default=60)
     au.add_argument("--strategy", default="fair", choices=["top_k", "proportional", "randomized", "fair"])
     au.add_argument("--tau", type=float, default=0.8)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .exceptions import PolicyViolation
 
-MODEL_NAMES = ("naive", "kde", "prospective", "retrospective", "sepp")
+MODEL_NAMES = ("auto", "naive", "kde", "prospective", "retrospective", "sepp", "blend", "risk_factors")
 
 
 def make_model(name: str, cell_size: float) -> Any:
@@ -34,6 +34,10 @@ def make_model(name: str, cell_size: float) -> Any:
         return models.RetrospectiveHotspot()
     if name == "sepp" and hasattr(models, "SEPP"):
         return models.SEPP(kind="grid")
+    if name == "blend":
+        return models.Blend()
+    if name == "risk_factors":
+        return models.RiskFactors()
     from .exceptions import InvalidParameterError
 
     raise InvalidParameterError(f"invalid parameter `model`: {name!r}; choose from {', '.join(MODEL_NAMES)}")
@@ -54,7 +58,7 @@ def run_chain(
     at: str,
     backtest_start: str,
     models: tuple[str, ...] = ("kde", "prospective"),
-    model: str = "kde",
+    model: str = "auto",
     units: float = 60,
     strategy: str = "fair",
     reference: str | None = None,
@@ -88,15 +92,26 @@ def run_chain(
     cs = grid.cell_size
 
     t0 = time.perf_counter()
-    say(f"backtesting {', '.join(models)} against the naive baseline, weekly origins from {backtest_start} to {at}…")
-    bt = backtest({m: make_model(m, cs) for m in models}, inc, grid, start=backtest_start, end=at, step="7D",
-                  train_window="365D", coverage=[0.01, 0.05], bootstrap=1000, seed=seed, progress=progress)
+    selection = None
+    if model == "auto":
+        from .selection import choose_model
+
+        say(f"choosing a model by rolling validation against the naive baseline, weekly origins from {backtest_start} to {at}…")
+        chosen, selection = choose_model(inc, grid, at, weeks=max(1, (pd.Timestamp(at) - pd.Timestamp(backtest_start)).days // 7),
+                                         seed=seed)
+        bt = selection.backtest
+        say(selection.plain_words())
+    else:
+        say(f"backtesting {', '.join(models)} against the naive baseline, weekly origins from {backtest_start} to {at}…")
+        bt = backtest({m: make_model(m, cs) for m in models}, inc, grid, start=backtest_start, end=at, step="7D",
+                      train_window="365D", coverage=[0.01, 0.05], bootstrap=1000, seed=seed, progress=progress)
+        chosen = make_model(model, cs)
     t["backtest"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    say(f"fitting {model} on incidents before {at} and allocating {units:g} units ({strategy})…")
+    say(f"fitting {chosen!r} on incidents before {at} and allocating {units:g} units ({strategy})…")
     train = inc.until(at)
-    surface = make_model(model, cs).fit(train, grid).predict(at=at)
+    surface = chosen.fit(train, grid).predict(at=at)
     ref = reference if reference is not None else (max(pop.groups, key=lambda g: pop.totals[g]) if strategy == "fair" else None)
     kw: dict[str, Any] = {"population": pop, "seed": seed}
     if strategy == "fair":
@@ -146,7 +161,8 @@ def run_chain(
     ))
     ctx = dict(context or {})
     report = AuditReport(title=title or f"placewise audit report — {city.name}", incidents=inc, backtest=bt, plan=plan,
-                         feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx)
+                         feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx,
+                         selection=selection, model_used=selection.chosen if selection is not None else model)
     report.to_html(files["report_html"])
     report.to_json(files["report_json"])
     report.to_markdown(files["report_md"])

@@ -14,6 +14,7 @@ mod evaluate;
 mod models;
 mod provenance;
 mod report;
+mod risk_factors;
 mod sepp;
 mod space;
 mod stats;
@@ -34,6 +35,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     allocate::register(m)?;
     audit::register(m)?;
     report::register(m)?;
+    risk_factors::register(m)?;
     provenance::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the
     // hand-written stub need not repeat every name.

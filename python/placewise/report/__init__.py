@@ -157,7 +157,9 @@ class AuditReport:
     :class:`~placewise.evaluate.BacktestResult`), ``plan`` (an :class:`~placewise.Allocation`,
     whose attached audits are used), ``feedback`` and ``urn`` (feedback-loop results),
     ``provenance`` (a data-provenance audit), ``run_log`` (a :class:`~placewise.RunLog`),
-    ``policy`` (the :class:`~placewise.AuditPolicy` the plan was judged against), and
+    ``policy`` (the :class:`~placewise.AuditPolicy` the plan was judged against),
+    ``selection`` (a :class:`~placewise.selection.SelectionResult`) with ``model_used`` (the label
+    of the model the plan was built with: "Model choice and its evidence"), and
     ``context``: the deploying agency's own answers — ``purpose``, ``operator``,
     ``period_of_use``, ``frequency``, ``prohibited_uses``, ``reviewer`` and the
     fundamental-rights items ``processes``, ``period_and_frequency``, ``affected_groups``,
@@ -167,8 +169,11 @@ class AuditReport:
 
     def __init__(self, *, title: str = "placewise audit report", incidents: Any = None, backtest: Any = None,
                  plan: Any = None, feedback: Any = None, urn: Any = None, provenance: Any = None, run_log: Any = None,
-                 policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None) -> None:
+                 policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None,
+                 selection: Any = None, model_used: str | None = None) -> None:
         self.title = title
+        self.selection = selection
+        self.model_used = model_used
         self.incidents = incidents
         self.backtest = backtest
         self.plan = plan
@@ -193,7 +198,8 @@ class AuditReport:
         secs: list[Section] = [
             S.intended_use(self.context),
             S.data(self.incidents, self.provenance, verdicts, self.policy),
-            S.models(self.backtest, verdicts),
+            S.models(self.backtest, verdicts, skip_verdict=self.selection is not None),
+            S.model_choice(self.selection, self.model_used, verdicts),
             S.allocation(self.plan),
             S.disparity(self.plan, verdicts, self.policy),
             S.concentration(self.plan, verdicts, self.policy),
