@@ -42,7 +42,7 @@ import pandas as pd
 
 from . import _native
 from ._time import to_utc_seconds
-from .exceptions import EmptyInputError, InvalidParameterError
+from .exceptions import EmptyInputError, InvalidParameterError, param_error
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -195,20 +195,19 @@ def _mu(surface: Surface | np.ndarray, horizon: Any, grid: Grid | None) -> tuple
     if isinstance(surface, _Surface):
         if horizon is None:
             if surface.horizon is None:
-                raise InvalidParameterError("invalid parameter `horizon`: give the length of the test window, e.g. '7D'")
+                raise param_error("horizon", f"give the length of the test window, e.g. '7D'")
             horizon = surface.horizon
         mu = expected_counts(surface, horizon)
         if mu is None:
-            raise InvalidParameterError(
-                f"invalid parameter `surface`: {surface.model} values ({surface.units or 'no unit'}) only rank cells; "
+            raise param_error("surface", f"{surface.model} values ({surface.units or 'no unit'}) only rank cells; "
                 "probabilistic scores need expected counts"
             )
         return np.ascontiguousarray(mu), surface.grid
     if grid is None:
-        raise InvalidParameterError("invalid parameter `grid`: needed when `surface` is an array of expected counts")
+        raise param_error("grid", f"needed when `surface` is an array of expected counts")
     arr = np.ascontiguousarray(np.asarray(surface, dtype=np.float64).ravel())
     if arr.size != grid.n_cells:
-        raise InvalidParameterError(f"invalid parameter `surface`: {arr.size} values but the grid has {grid.n_cells} cells")
+        raise param_error("surface", f"{arr.size} values but the grid has {grid.n_cells} cells")
     return arr, grid
 
 

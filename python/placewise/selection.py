@@ -34,7 +34,7 @@ import pandas as pd
 from . import _native
 from ._time import to_utc_seconds
 from .evaluate import DEFAULT_FLOOR, LOWER_IS_BETTER, PROB_METRICS, BacktestResult, _timedelta, expected_counts
-from .exceptions import EmptyInputError, InvalidParameterError
+from .exceptions import EmptyInputError, param_error
 
 if TYPE_CHECKING:
     from .data import Incidents
@@ -106,7 +106,7 @@ def expand(models: Any) -> list[Candidate]:
     elif isinstance(models, Iterable):
         items = [(None, v) for v in models]
     else:
-        raise InvalidParameterError("invalid parameter `models`: a list or mapping of models or (model, param_grid) pairs")
+        raise param_error("models", f"a list or mapping of models or (model, param_grid) pairs")
     out: list[Candidate] = []
     for fam, entry in items:
         if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], Mapping):
@@ -115,7 +115,7 @@ def expand(models: Any) -> list[Candidate]:
             keys = list(grid)
             values = [list(grid[k]) for k in keys]
             if any(len(v) == 0 for v in values):
-                raise InvalidParameterError(f"invalid parameter `models`: an empty list of values for {family}")
+                raise param_error("models", f"an empty list of values for {family}")
             for combo in _product(values):
                 params = dict(zip(keys, combo))
                 m = base.clone().set_params(**params) if hasattr(base, "clone") else base
@@ -126,9 +126,9 @@ def expand(models: Any) -> list[Candidate]:
     labels = [c.label for c in out]
     dup = {lab for lab in labels if labels.count(lab) > 1}
     if dup:
-        raise InvalidParameterError(f"invalid parameter `models`: two candidates are labelled {sorted(dup)}; name them in a mapping")
+        raise param_error("models", f"two candidates are labelled {sorted(dup)}; name them in a mapping")
     if BASELINE in labels or AUTO in labels:
-        raise InvalidParameterError(f"invalid parameter `models`: {BASELINE!r} and {AUTO!r} are reserved labels")
+        raise param_error("models", f"{BASELINE!r} and {AUTO!r} are reserved labels")
     return out
 
 
@@ -234,12 +234,11 @@ def _metric_key(metric: str, coverage: float | None) -> tuple[str, float | None]
         coverage = float(cov.rstrip("%")) / (100 if cov.endswith("%") else 1)
     if metric in RANK_METRICS:
         if coverage is None or not 0 < float(coverage) <= 1:
-            raise InvalidParameterError(f"invalid parameter `coverage`: {metric} needs a coverage in (0, 1], got {coverage!r}")
+            raise param_error("coverage", f"{metric} needs a coverage in (0, 1], got {coverage!r}")
         return metric, float(coverage)
     if metric in PROB_METRICS:
         return metric, None
-    raise InvalidParameterError(
-        f"invalid parameter `metric`: {metric!r}; choose from {', '.join(RANK_METRICS + PROB_METRICS)} "
+    raise param_error("metric", f"{metric!r}; choose from {', '.join(RANK_METRICS + PROB_METRICS)} "
         "(e.g. 'pai' with coverage=0.01, or 'pai@1%')"
     )
 
@@ -277,39 +276,36 @@ def select(
     (minimises for deviance and brier). Intervals are percentile bootstraps over test origins,
     paired by origin (``bootstrap`` resamples, ``seed``).
     """
-    from .models import Naive  # noqa: F401 - the baseline's type, imported for its side effects on typing
-
     key, cov = _metric_key(metric, coverage)
     step_td = _timedelta(step, "step")
     horizon_td = step_td if horizon is None else _timedelta(horizon, "horizon")
     history_td = None if history is None else _timedelta(history, "history")
     base_td = _timedelta(baseline_window, "baseline_window")
     if not isinstance(lookback, (int, np.integer)) or isinstance(lookback, bool) or lookback < 1:
-        raise InvalidParameterError(f"invalid parameter `lookback`: an integer >= 1, got {lookback!r}")
+        raise param_error("lookback", f"an integer >= 1, got {lookback!r}")
     warm = lookback if warmup is None else warmup
     if not isinstance(warm, (int, np.integer)) or isinstance(warm, bool) or warm < 1:
-        raise InvalidParameterError(f"invalid parameter `warmup`: an integer >= 1, got {warmup!r}")
+        raise param_error("warmup", f"an integer >= 1, got {warmup!r}")
     if len(incidents) == 0:
         raise EmptyInputError("empty input: no incidents to select a model on")
     if incidents.crs is not None and grid.crs is not None and not incidents.crs.equals(grid.crs):
-        raise InvalidParameterError("invalid parameter `grid`: its CRS differs from the incidents' CRS")
+        raise param_error("grid", f"its CRS differs from the incidents' CRS")
     candidates = default_candidates(grid.cell_size) if models is None else expand(models)
     covs = sorted({float(c) for c in report_coverages} | ({cov} if cov is not None else set()))
     tz = incidents.tz
     t0 = pd.Timestamp(to_utc_seconds(start, tz, "start"), unit="s", tz="UTC").tz_convert(tz)
     t1 = pd.Timestamp(to_utc_seconds(end, tz, "end"), unit="s", tz="UTC").tz_convert(tz)
     if t1 <= t0:
-        raise InvalidParameterError(f"invalid parameter `end`: {t1} is not after start {t0}")
+        raise param_error("end", f"{t1} is not after start {t0}")
     first, last = incidents.time_span  # type: ignore[misc]
     tests = list(pd.date_range(t0, t1, freq=step_td, inclusive="left"))
     warmups = [t0 - step_td * k for k in range(warm, 0, -1)]
     if warmups[0] - base_td < first:
-        raise InvalidParameterError(
-            f"invalid parameter `start`: the first warm-up origin {warmups[0]} minus the baseline window starts before "
+        raise param_error("start", f"the first warm-up origin {warmups[0]} minus the baseline window starts before "
             f"the first incident ({first}); start later or use fewer warm-up origins"
         )
     if tests[-1] >= last:
-        raise InvalidParameterError(f"invalid parameter `end`: the last test window starts after the last incident ({last})")
+        raise param_error("end", f"the last test window starts after the last incident ({last})")
     origins = warmups + tests
     tasks = [SelectionTask(o, horizon_td, history_td, base_td, tuple(candidates), tuple(covs), float(floor)) for o in origins]
     runner = TaskRunner(incidents, grid)
@@ -410,7 +406,7 @@ class SelectionResult:
         for c in self.candidates:
             if c.label == label:
                 return _fresh(c.model)
-        raise InvalidParameterError(f"invalid parameter `label`: {label!r} is not a candidate")
+        raise param_error("label", f"{label!r} is not a candidate")
 
     def evidence(self, model: str = AUTO) -> dict[str, Any]:
         """Paired difference of ``model`` (default the auto selection) against the baseline on

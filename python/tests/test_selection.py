@@ -23,7 +23,7 @@ def stable() -> tuple[pw.Incidents, pw.Grid]:
     a longer count window estimates the rates better than last year's counts."""
     rng = np.random.default_rng(7)
     g = pw.Grid(pw.Region.from_bounds(0, 0, 2000, 2000, crs=UTM), cell_size=100)
-    rate = rng.gamma(0.3, 1.0, g.n_cells)  # incidents per cell per year, very skewed
+    rate = rng.gamma(0.3, 5.0, g.n_cells)  # incidents per cell per year, very skewed
     days = 3 * 365
     counts = rng.poisson(rate * 3)
     cell = np.repeat(np.arange(g.n_cells), counts)
@@ -66,8 +66,8 @@ def test_longer_window_wins_on_a_stationary_process_and_beats_the_baseline(stabl
     inc, g = stable
     res = select({"Naive": (pw.Naive(), {"window_days": [91, 730]})}, inc, g, when(760), when(1060), metric="deviance",
                  history="730D", lookback=4, bootstrap=500)
-    # every test origin picks the 2-year window: with stationary rates it is the better estimate
-    assert (res.choices[AUTO] == "Naive(window_days=730)").all()
+    # most test origins pick the 2-year window: with stationary rates it is the better estimate
+    assert (res.choices[AUTO] == "Naive(window_days=730)").mean() >= 0.8
     assert res.winner == "Naive(window_days=730)"
     e = res.evidence()
     assert e["ci_high"] < 0 and res.beats_baseline  # deviance: lower is better
@@ -92,7 +92,10 @@ def test_no_peeking_at_later_test_windows(stable) -> None:
     models = {"Naive": (pw.Naive(), {"window_days": [91, 365, 730]})}
     a = select(models, inc, g, when(800), when(870), lookback=3, bootstrap=0, history="730D")
     cut = when(835)
-    b = select(models, inc.until(cut), g, when(800), when(870), lookback=3, bootstrap=0, history="730D")
+    later = inc.t >= cut.value // 10**9
+    moved = pw.Incidents.from_arrays(x=np.where(later, 2000 - inc.x, inc.x), y=inc.y, t=inc.t, crs=UTM, tz="UTC")
+    b = select(models, moved, g, when(800), when(870), lookback=3, bootstrap=0, history="730D")
+    assert not a.scores.equals(b.scores)  # later windows did change
     early = a.choices["origin"] + pd.Timedelta(days=0) <= cut
     pd.testing.assert_frame_equal(a.choices[early], b.choices[early])
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import InvalidParameterError
+from ..exceptions import param_error
 from ..surface import Surface
 from ._base import Model
 from ._common import check_inputs
@@ -20,7 +20,7 @@ def _expected(surface: Surface, horizon: pd.Timedelta) -> np.ndarray:
 
     mu = expected_counts(surface, horizon)
     if mu is None:  # pragma: no cover - both components are count models
-        raise InvalidParameterError(f"invalid parameter `surface`: {surface.model} does not give counts")
+        raise param_error("surface", f"{surface.model} does not give counts")
     return mu
 
 
@@ -48,7 +48,7 @@ class Blend(Model):
     def _check_weight(self) -> float:
         w = float(self.weight)
         if not 0 <= w <= 1:
-            raise InvalidParameterError(f"invalid parameter `weight`: must be in [0, 1], got {self.weight!r}")
+            raise param_error("weight", f"must be in [0, 1], got {self.weight!r}")
         return w
 
     def fit(self, incidents: Any, grid: Any) -> Blend:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import _native
 from .._time import to_utc_seconds
-from ..exceptions import InvalidParameterError
+from ..exceptions import param_error
 from ..surface import Surface
 from ._base import Model
 from ._common import at_seconds, check_inputs, surface
@@ -31,30 +31,29 @@ def layer_arrays(layers: Mapping[str, Any] | None, grid: Any) -> list[tuple[str,
     if layers is None:
         return out
     if not isinstance(layers, Mapping):
-        raise InvalidParameterError("invalid parameter `layers`: a mapping of layer name to points (GeoDataFrame or (x, y))")
+        raise param_error("layers", f"a mapping of layer name to points (GeoDataFrame or (x, y))")
     for name, layer in layers.items():
         pname = f"layers[{name}]"
         geom = getattr(layer, "geometry", None)
         if geom is not None:
             crs = getattr(layer, "crs", None)
             if crs is None or grid.crs is None or not grid.crs.equals(crs):
-                raise InvalidParameterError(
-                    f"invalid parameter `{pname}`: its CRS ({getattr(crs, 'name', None)}) differs from the grid's "
+                raise param_error(f"{pname}", f"its CRS ({getattr(crs, 'name', None)}) differs from the grid's "
                     f"({getattr(grid.crs, 'name', None)}); project it first with .to_crs(grid.crs)"
                 )
             bad = geom.isna() | geom.is_empty
             if bad.any():
-                raise InvalidParameterError(f"invalid parameter `{pname}`: row {int(np.flatnonzero(bad.to_numpy())[0])} has no geometry")
+                raise param_error(f"{pname}", f"row {int(np.flatnonzero(bad.to_numpy())[0])} has no geometry")
             kinds = geom.geom_type.to_numpy()
             if (kinds != "Point").any():
                 i = int(np.flatnonzero(kinds != "Point")[0])
-                raise InvalidParameterError(f"invalid parameter `{pname}`: row {i} is a {kinds[i]}, not a point")
+                raise param_error(f"{pname}", f"row {i} is a {kinds[i]}, not a point")
             x, y = geom.x.to_numpy(dtype=np.float64), geom.y.to_numpy(dtype=np.float64)
         elif isinstance(layer, (tuple, list)) and len(layer) == 2:
             x = np.asarray(layer[0], dtype=np.float64).ravel()
             y = np.asarray(layer[1], dtype=np.float64).ravel()
         else:
-            raise InvalidParameterError(f"invalid parameter `{pname}`: give a GeoDataFrame/GeoSeries of points or an (x, y) pair")
+            raise param_error(f"{pname}", f"give a GeoDataFrame/GeoSeries of points or an (x, y) pair")
         out.append((str(name), np.ascontiguousarray(x), np.ascontiguousarray(y)))
     return out
 
@@ -131,7 +130,7 @@ class RiskFactors(Model):
         training data (default: just after the last incident)."""
         inc, g = check_inputs(incidents, grid)
         if not isinstance(self.training_origins, (int, np.integer)) or isinstance(self.training_origins, bool):
-            raise InvalidParameterError(f"invalid parameter `training_origins`: an integer >= 1, got {self.training_origins!r}")
+            raise param_error("training_origins", f"an integer >= 1, got {self.training_origins!r}")
         layers = layer_arrays(self.layers, g)
         until_s = None if until is None else to_utc_seconds(until, inc.tz, "until")
         self.layer_names_ = [n for n, _, _ in layers]
@@ -161,7 +160,7 @@ class RiskFactors(Model):
                 until_s = to_utc_seconds(last, inc.tz, "until") + 1
             h = int(round(float(self.horizon_days) * _DAY_S))
             if not h > 0:
-                raise InvalidParameterError(f"invalid parameter `horizon_days`: must be > 0, got {self.horizon_days!r}")
+                raise param_error("horizon_days", f"must be > 0, got {self.horizon_days!r}")
             origins = [until_s - j * h for j in range(int(self.training_origins), 0, -1)]
             x, names, _, _ = _native.build_features(g._native, inc._native, origins, layers, **self._spec())
             y = _native.future_counts(g._native, inc._native, origins, float(self.horizon_days))
