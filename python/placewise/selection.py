@@ -99,7 +99,8 @@ def _label(family: str, params: Mapping[str, Any]) -> str:
 
 def expand(models: Any) -> list[Candidate]:
     """Candidates from ``models``: a list or mapping (family label → entry) whose entries are
-    a model, or a ``(model, {parameter: [values…]})`` pair expanded over the grid of values."""
+    a model, a ``(model, {parameter: [values…]})`` pair expanded over the grid of values, or
+    a :class:`Candidate` (kept as it is)."""
     items: list[tuple[str | None, Any]]
     if isinstance(models, Mapping):
         items = [(str(k), v) for k, v in models.items()]
@@ -109,7 +110,9 @@ def expand(models: Any) -> list[Candidate]:
         raise param_error("models", f"a list or mapping of models or (model, param_grid) pairs")
     out: list[Candidate] = []
     for fam, entry in items:
-        if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], Mapping):
+        if isinstance(entry, Candidate):
+            out.append(entry)
+        elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], Mapping):
             base, grid = entry
             family = fam or getattr(base, "name", type(base).__name__)
             keys = list(grid)
@@ -257,7 +260,7 @@ def select(
     horizon: Any = None,
     history: Any = "1095D",
     baseline_window: Any = "365D",
-    lookback: int = 8,
+    lookback: int = 13,
     warmup: int | None = None,
     bootstrap: int = 2000,
     confidence: float = 0.95,

@@ -186,7 +186,10 @@ pub fn calibration(
     if bins == 0 || bins > ids.len() {
         return Err(Error::param(
             "bins",
-            format!("must be between 1 and the {} active cells, got {bins}", ids.len()),
+            format!(
+                "must be between 1 and the {} active cells, got {bins}",
+                ids.len()
+            ),
         ));
     }
     let mut order = rank(grid, expected);
@@ -233,7 +236,11 @@ mod tests {
         let s = probabilistic_scores(&g, &[0.5, 2.0, 1.0], &[0.0, 3.0, 1.0], 0.0).unwrap();
         // log-lik: (−0.5) + (3 ln 2 − 2 − ln 6) + (0 − 1 − 0)
         let ll = -0.5 + (3.0 * 2f64.ln() - 2.0 - 6f64.ln()) - 1.0;
-        assert!((s.log_likelihood - ll).abs() < 1e-12, "{}", s.log_likelihood);
+        assert!(
+            (s.log_likelihood - ll).abs() < 1e-12,
+            "{}",
+            s.log_likelihood
+        );
         // deviance: 2[(0 − (0 − 0.5)) + (3 ln 1.5 − 1) + (0 − 0)]
         let dev = 2.0 * (0.5 + (3.0 * 1.5f64.ln() - 1.0));
         assert!((s.deviance - dev).abs() < 1e-12);

@@ -67,7 +67,12 @@ fn coverage_curve<'py>(
 }
 
 /// Poisson log-likelihood, deviance and Brier score of a forecast of expected counts.
-#[pyclass(name = "ProbabilisticScores", module = "placewise._native", frozen, get_all)]
+#[pyclass(
+    name = "ProbabilisticScores",
+    module = "placewise._native",
+    frozen,
+    get_all
+)]
 #[derive(Clone)]
 struct PyScores {
     cells: usize,

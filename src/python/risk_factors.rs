@@ -8,8 +8,8 @@ use pyo3::prelude::*;
 
 use crate::models::risk_factors::{
     build_features as core_build, fit_poisson as core_fit, future_counts as core_future,
-    Dispersion, FeatureSpec, PointLayer, PoissonFit, PoissonParams, RelativeRisk,
-    RiskFactorModel, RiskFactorParams,
+    Dispersion, FeatureSpec, PointLayer, PoissonFit, PoissonParams, RelativeRisk, RiskFactorModel,
+    RiskFactorParams,
 };
 use crate::python::data::PyIncidents;
 use crate::python::space::PyGrid;
@@ -17,7 +17,11 @@ use crate::python::utils::{detached, owned, to_vec_f64};
 use crate::Surface;
 
 /// (name, x, y) of each layer.
-type LayerArgs<'py> = Vec<(String, PyReadonlyArray1<'py, f64>, PyReadonlyArray1<'py, f64>)>;
+type LayerArgs<'py> = Vec<(
+    String,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+)>;
 
 fn layers(ls: LayerArgs<'_>) -> crate::Result<Vec<PointLayer>> {
     ls.into_iter()
@@ -151,7 +155,12 @@ impl From<&PoissonFit> for PyPoissonFit {
     }
 }
 
-fn poisson_params(alpha: f64, dispersion: &str, max_iter: usize, tol: f64) -> crate::Result<PoissonParams> {
+fn poisson_params(
+    alpha: f64,
+    dispersion: &str,
+    max_iter: usize,
+    tol: f64,
+) -> crate::Result<PoissonParams> {
     Ok(PoissonParams {
         alpha,
         max_iter,

@@ -355,8 +355,8 @@ pub fn build_features(
                 let start = o as f64 - days * DAY_S;
                 let a = t.partition_point(|&v| (v as f64) < start);
                 let mut c = vec![0.0; nx * ny];
-                for i in a..end {
-                    if let Some(id) = cell_of[i] {
+                for (i, cell) in cell_of.iter().enumerate().take(end).skip(a) {
+                    if let Some(id) = *cell {
                         c[id] += incidents.weight_of(i);
                     }
                 }
@@ -590,8 +590,8 @@ mod tests {
             assert!(e.to_string().contains(name), "{e}");
         }
         let l = PointLayer::new("a", vec![1.0], vec![1.0]).unwrap();
-        let e = build_features(&g, &inc, &[DAY], &[l.clone(), l], &FeatureSpec::default())
-            .unwrap_err();
+        let e =
+            build_features(&g, &inc, &[DAY], &[l.clone(), l], &FeatureSpec::default()).unwrap_err();
         assert!(e.to_string().contains("two layers"), "{e}");
     }
 }

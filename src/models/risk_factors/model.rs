@@ -37,7 +37,9 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::data::Incidents;
 use crate::error::{require_positive, Error, Result};
-use crate::models::risk_factors::features::{build_features, future_counts, FeatureSpec, PointLayer};
+use crate::models::risk_factors::features::{
+    build_features, future_counts, FeatureSpec, PointLayer,
+};
 use crate::models::risk_factors::poisson::{fit_poisson, PoissonFit, PoissonParams};
 use crate::space::Grid;
 use crate::surface::Surface;

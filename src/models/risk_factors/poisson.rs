@@ -217,7 +217,7 @@ pub fn fit_poisson(
     };
     let s: f64 = w.iter().sum();
     let ybar = y.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / s;
-    if !(s > (p + 1) as f64) {
+    if s.partial_cmp(&((p + 1) as f64)) != Some(std::cmp::Ordering::Greater) {
         return Err(Error::param(
             "x",
             format!(
@@ -226,7 +226,7 @@ pub fn fit_poisson(
             ),
         ));
     }
-    if !(ybar > 0.0) {
+    if ybar.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
         return Err(Error::empty(
             "no incidents in the training targets: the model has nothing to fit",
         ));
@@ -335,7 +335,11 @@ pub fn fit_poisson(
         let mut t = 1.0;
         let mut accepted = false;
         for _ in 0..50 {
-            let cand: Vec<f64> = beta.iter().zip(step.iter()).map(|(b, d)| b - t * d).collect();
+            let cand: Vec<f64> = beta
+                .iter()
+                .zip(step.iter())
+                .map(|(b, d)| b - t * d)
+                .collect();
             let fc = objective(&cand);
             if fc.is_finite() && fc <= f - 1e-4 * t * decrement {
                 beta = cand;
@@ -369,7 +373,9 @@ pub fn fit_poisson(
         Dispersion::Fixed => 1.0,
         Dispersion::Pearson => pearson / (s - q as f64),
     };
-    let se: Vec<f64> = (0..q).map(|j| (phi * cov[(j, j)]).max(0.0).sqrt()).collect();
+    let se: Vec<f64> = (0..q)
+        .map(|j| (phi * cov[(j, j)]).max(0.0).sqrt())
+        .collect();
     Ok(PoissonFit {
         intercept: beta[0],
         coef: beta[1..].to_vec(),
@@ -412,9 +418,24 @@ mod tests {
         assert!((f.se[0] - (1.0 / 12.0 + 1.0 / 18.0f64).sqrt()).abs() < 1e-9);
         assert!((f.se_intercept - (1.0 / 12.0f64).sqrt()).abs() < 1e-9);
         // Pearson φ: Σ (y − μ)²/μ / (n − 2)
-        let p = fit_poisson(x.view(), &y, None, &PoissonParams { alpha: 0.0, ..PoissonParams::default() }).unwrap();
-        let chi2: f64 = y[..8].iter().map(|v| (v - 1.5f64).powi(2) / 1.5).sum::<f64>()
-            + y[8..].iter().map(|v| (v - 4.5f64).powi(2) / 4.5).sum::<f64>();
+        let p = fit_poisson(
+            x.view(),
+            &y,
+            None,
+            &PoissonParams {
+                alpha: 0.0,
+                ..PoissonParams::default()
+            },
+        )
+        .unwrap();
+        let chi2: f64 = y[..8]
+            .iter()
+            .map(|v| (v - 1.5f64).powi(2) / 1.5)
+            .sum::<f64>()
+            + y[8..]
+                .iter()
+                .map(|v| (v - 4.5f64).powi(2) / 4.5)
+                .sum::<f64>();
         assert!((p.dispersion - chi2 / 10.0).abs() < 1e-9);
         assert!((p.se[0] - f.se[0] * p.dispersion.sqrt()).abs() < 1e-12);
     }
