@@ -138,10 +138,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .pipeline import make_model
-
     city = _city(args)
-    s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
+    s = _chosen_model(args, city).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
     _write_surface(s, args.out)
     _say(args)(f"wrote {args.out}: {s}")
     return EXIT_OK
@@ -191,7 +189,7 @@ def _chosen_model(args: argparse.Namespace, city: Any) -> Any:
         return make_model(args.model, args.cell_size)
     from .selection import choose_model
 
-    model, sel = choose_model(city.incidents, city.grid, args.at, seed=args.seed)
+    model, sel = choose_model(city.incidents, city.grid, args.at, seed=getattr(args, "seed", 0))
     _say(args)(sel.plain_words())
     return model
 
@@ -303,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="fit a model and write its risk surface", formatter_class=F,
                         epilog=f"example:\n  placewise predict --model kde --at 2019-12-01 --out risk.geojson \\\n{ex}\n\n" + EPILOG)
     _data_options(pr)
-    pr.add_argument("--model", default="kde")
+    pr.add_argument("--model", default="kde", help="a model name, or auto (chosen by rolling validation)")
     pr.add_argument("--at", required=True, help="prediction time; only earlier incidents are used")
     pr.add_argument("--out", required=True, help="GeoJSON or CSV")
     pr.set_defaults(func=cmd_predict)

@@ -24,6 +24,11 @@ def make_model(name: str, cell_size: float) -> Any:
     from . import models
 
     name = name.lower()
+    if name == "auto":
+        from .exceptions import param_error
+
+        raise param_error("model", "'auto' chooses by rolling validation and needs incidents and a time: use "
+                                   "placewise.selection.choose_model (or --model auto with predict, allocate, audit, demo)")
     if name == "naive":
         return models.Naive(window_days=365)
     if name == "kde":
