@@ -9,7 +9,7 @@ import pytest
 import placewise as pw
 from placewise.report import SCHEMA, AuditReport
 
-SECTION_IDS = ["intended-use", "data", "models", "allocation", "disparity", "concentration", "feedback",
+SECTION_IDS = ["intended-use", "data", "models", "model-choice", "allocation", "disparity", "concentration", "feedback",
                "oversight", "fundamental-rights", "run-log", "limitations", "methods"]
 
 

@@ -159,7 +159,7 @@ def models(backtest: Any, verdicts: list[Verdict], skip_verdict: bool = False) -
 
 def model_choice(selection: Any, model_used: str | None, verdicts: list[Verdict]) -> Section:
     """Which model the plan used, why, and the rolling-validation evidence for it."""
-    s = Section("model_choice", "Model choice and its evidence")
+    s = Section("model-choice", "Model choice and its evidence")
     if selection is None:
         s.provided = False
         return s
