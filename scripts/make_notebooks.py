@@ -162,7 +162,7 @@ BOOKS: dict[str, list[tuple[str, str]]] = {
         ("code", "s = rf.predict(at=\"2019-12-01\", horizon=\"7D\")\n"
                  "cal = pw.evaluate.calibration(s, inc.between(\"2019-12-01\", \"2019-12-08\"))\n"
                  "cal.plot(); cal.frame.round(3)"),
-        ("md", "## In the model selection\nEight weekly test origins; at each, the search picks from the origins before "
+        ("md", "## In the model selection\nWeekly test origins from 6 October to 1 December 2019; at each, the search picks from the origins before "
                "it. The chain would act on the pick only if it beats last year's counts with its whole interval above 0."),
         ("code", "res = pw.evaluate.select({\"RiskFactors\": (pw.RiskFactors(layers=layers, training_origins=4), {\"alpha\": [1e-4, 1e-2]}),\n"
                  "                          \"Blend\": (pw.Blend(long_window_days=730), {\"weight\": [0.8, 0.95]})},\n"
