@@ -7,7 +7,7 @@
    centroids of police beats, neighbourhoods and community areas) × 52 origins (target < 5 s).
 
 The machine's load average is printed next to each figure (the figures are wall time).
-Run: .venv/bin/python bench/select.py [SHARED_DATA_DIR]
+Run: .venv/bin/python bench/selection.py [SHARED_DATA_DIR]
 """
 
 from __future__ import annotations
