@@ -133,6 +133,59 @@ def evaluate_metrics(
 ) -> list[dict[str, float | int | None]]: ...
 def coverage_curve(grid: Grid, values: _F64, test_counts: _F64) -> tuple[_F64, _F64, float]: ...
 
+@final
+class ProbabilisticScores:
+    def __new__(
+        cls,
+        cells: int,
+        expected_total: float,
+        observed_total: float,
+        log_likelihood: float,
+        deviance: float,
+        brier: float,
+        floor: float,
+        floored_cells: int,
+    ) -> ProbabilisticScores: ...
+    def __reduce__(self) -> tuple[type[ProbabilisticScores], tuple[int, float, float, float, float, float, float, int]]: ...
+    @property
+    def cells(self) -> int: ...
+    @property
+    def expected_total(self) -> float: ...
+    @property
+    def observed_total(self) -> float: ...
+    @property
+    def log_likelihood(self) -> float: ...
+    @property
+    def deviance(self) -> float: ...
+    @property
+    def brier(self) -> float: ...
+    @property
+    def floor(self) -> float: ...
+    @property
+    def floored_cells(self) -> int: ...
+
+@final
+class CalibrationBin:
+    def __new__(
+        cls, bin: int, cells: int, predicted_min: float, predicted_max: float, predicted_total: float, observed_total: float
+    ) -> CalibrationBin: ...
+    def __reduce__(self) -> tuple[type[CalibrationBin], tuple[int, int, float, float, float, float]]: ...
+    @property
+    def bin(self) -> int: ...
+    @property
+    def cells(self) -> int: ...
+    @property
+    def predicted_min(self) -> float: ...
+    @property
+    def predicted_max(self) -> float: ...
+    @property
+    def predicted_total(self) -> float: ...
+    @property
+    def observed_total(self) -> float: ...
+
+def probabilistic_scores(grid: Grid, expected: _F64, observed: _F64, floor: float = 0.0) -> ProbabilisticScores: ...
+def calibration(grid: Grid, expected: _F64, observed: _F64, bins: int = 10) -> list[CalibrationBin]: ...
+
 # ---- audit band rule
 BAND_EDGE_TOL: float
 
@@ -787,3 +840,110 @@ def sepp_simulate(
     space_cutoff_m: float | None = None,
     max_events: int = 50_000_000,
 ) -> tuple[_F64, _F64, _F64, _I64]: ...
+
+# ---- risk factors
+@final
+class PoissonFit:
+    @property
+    def intercept(self) -> float: ...
+    @property
+    def coef(self) -> list[float]: ...
+    @property
+    def se_intercept(self) -> float: ...
+    @property
+    def se(self) -> list[float]: ...
+    @property
+    def dispersion(self) -> float: ...
+    @property
+    def dispersion_rule(self) -> str: ...
+    @property
+    def iterations(self) -> int: ...
+    @property
+    def converged(self) -> bool: ...
+    @property
+    def deviance(self) -> float: ...
+    @property
+    def null_deviance(self) -> float: ...
+    @property
+    def n(self) -> float: ...
+    @property
+    def alpha(self) -> float: ...
+
+@final
+class RelativeRisk:
+    @property
+    def name(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def coef(self) -> float: ...
+    @property
+    def se(self) -> float: ...
+    @property
+    def relative_risk(self) -> float: ...
+    @property
+    def ci_low(self) -> float: ...
+    @property
+    def ci_high(self) -> float: ...
+
+_Layers: TypeAlias = list[tuple[str, _F64, _F64]]
+
+@final
+class RiskFactorModel:
+    def __new__(
+        cls,
+        incidents: Incidents,
+        grid: Grid,
+        layers_: _Layers = ...,
+        *,
+        windows_days: list[float] = ...,
+        half_lives_days: list[float] = ...,
+        neighbour_radii_m: list[float] = ...,
+        neighbour_window_days: float = 365.0,
+        near_repeat_radius_m: float = 200.0,
+        near_repeat_days: float = 14.0,
+        distance_cap_m: float = 2000.0,
+        density_bandwidth_m: float = 400.0,
+        horizon_days: float = 7.0,
+        training_origins: int = 8,
+        alpha: float = 0.0001,
+        dispersion: str = "pearson",
+        max_iter: int = 100,
+        tol: float = 1e-16,
+        until: int | None = None,
+    ) -> RiskFactorModel: ...
+    @property
+    def fit(self) -> PoissonFit: ...
+    @property
+    def feature_names(self) -> list[str]: ...
+    @property
+    def origins(self) -> list[int]: ...
+    def relative_risks(self, confidence: float = 0.95) -> list[RelativeRisk]: ...
+    def predict(self, at: int | None = None, horizon_days: float | None = None) -> _Prediction: ...
+
+def build_features(
+    grid: Grid,
+    incidents: Incidents,
+    origins: list[int],
+    layers_: _Layers = ...,
+    *,
+    windows_days: list[float] = ...,
+    half_lives_days: list[float] = ...,
+    neighbour_radii_m: list[float] = ...,
+    neighbour_window_days: float = 365.0,
+    near_repeat_radius_m: float = 200.0,
+    near_repeat_days: float = 14.0,
+    distance_cap_m: float = 2000.0,
+    density_bandwidth_m: float = 400.0,
+) -> tuple[_F64, list[str], list[str], npt.NDArray[np.uint64]]: ...
+def future_counts(grid: Grid, incidents: Incidents, origins: list[int], horizon_days: float) -> _F64: ...
+def fit_poisson(
+    x: npt.NDArray[np.float64],
+    y: _F64,
+    weights: _F64 | None = None,
+    *,
+    alpha: float = 0.0001,
+    dispersion: str = "pearson",
+    max_iter: int = 100,
+    tol: float = 1e-16,
+) -> PoissonFit: ...

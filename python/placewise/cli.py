@@ -139,7 +139,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     city = datasets.load_chicago(cell_size=args.cell_size)
     say(city.incidents.quality.summary())
     res = run_chain(
-        city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="kde",
+        city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="auto",
         units=args.units, strategy="fair", seed=args.seed, say=say, progress=_progress(args),
         title="placewise audit report — Chicago aggravated assaults (bundled sample)",
         context={"purpose": "Demonstration on public data: where should 60 patrol units go in December 2019, and "
@@ -169,10 +169,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .pipeline import make_model
-
     city = _city(args)
-    s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
+    s = _chosen_model(args, city).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
     _write_surface(s, args.out)
     _say(args)(f"wrote {args.out}: {s}")
     return EXIT_OK
@@ -189,10 +187,9 @@ def _write_surface(s: Any, out: str) -> None:
 def cmd_allocate(args: argparse.Namespace) -> int:
     from .allocate import Budget, allocate
     from .exceptions import PolicyViolation
-    from .pipeline import make_model
 
     city = _city(args)
-    s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
+    s = _chosen_model(args, city).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
     kw: dict[str, Any] = {"population": city.population, "seed": args.seed, **_gate_options(args)}
     if args.strategy == "fair":
         kw.update(tau=args.tau, reference=args.reference)
@@ -214,6 +211,20 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         plan.to_geojson(p)
     print(json.dumps(plan.summary(), indent=2, default=str))
     return EXIT_OK
+
+
+def _chosen_model(args: argparse.Namespace, city: Any) -> Any:
+    """The model named by --model; "auto" chooses by rolling validation (26 weekly origins
+    before --at) and falls back to the naive baseline when no model beats it."""
+    from .pipeline import make_model
+
+    if args.model != "auto":
+        return make_model(args.model, args.cell_size)
+    from .selection import choose_model
+
+    model, sel = choose_model(city.incidents, city.grid, args.at, seed=getattr(args, "seed", 0))
+    _say(args)(sel.plain_words())
+    return model
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -323,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="fit a model and write its risk surface", formatter_class=F,
                         epilog=f"example:\n  placewise predict --model kde --at 2019-12-01 --out risk.geojson \\\n{ex}\n\n" + EPILOG)
     _data_options(pr)
-    pr.add_argument("--model", default="kde")
+    pr.add_argument("--model", default="kde", help="a model name, or auto (chosen by rolling validation)")
     pr.add_argument("--at", required=True, help="prediction time; only earlier incidents are used")
     pr.add_argument("--out", required=True, help="GeoJSON or CSV")
     pr.set_defaults(func=cmd_predict)
@@ -333,7 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
                               f"  --population areas.geojson --groups WHITE,BLACK,HISP,ASIAN,OTHER --at 2019-12-01 \\\n"
                               f"  --out plan.geojson \\\n{ex}\n\n" + EPILOG)
     _data_options(a, population=True)
-    a.add_argument("--model", default="kde")
+    a.add_argument("--model", default="auto", help="auto (chosen by rolling validation; the naive baseline unless a model "
+                                                    "beats it), naive, kde, prospective, retrospective, sepp, blend or risk_factors")
     a.add_argument("--at", required=True)
     a.add_argument("--units", type=float, required=True)
     a.add_argument("--per-cell-cap", type=float, default=1.0)
@@ -367,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--at", required=True, help="allocation time")
     au.add_argument("--backtest-start", required=True, help="first backtest origin")
     au.add_argument("--models", default="kde,prospective")
-    au.add_argument("--model", default="kde", help="model used for the allocation")
+    au.add_argument("--model", default="auto", help="model used for the allocation (default auto: chosen by rolling validation)")
     au.add_argument("--units", type=float, default=60)
     au.add_argument("--strategy", default="fair", choices=["top_k", "proportional", "randomized", "fair"])
     au.add_argument("--tau", type=float, default=0.8)

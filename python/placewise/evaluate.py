@@ -12,6 +12,20 @@ Definitions (the Rust core, ``src/evaluate/metrics.rs``, documents them in full)
 * RRI, recapture rate index = (n₂ / n₁) / (N₂ / N₁) (Levine 2008): test-window share of the
   flagged cells relative to their training-window share;
 * AUC: area under the hit-rate / area-share curve (0.5 for a random ranking on average).
+
+Probabilistic scores (``src/evaluate/scores.rs``) judge the counts, not only the ranking: the
+Poisson log-likelihood and deviance of the expected counts per cell, the Brier score of "at
+least one incident in the cell" (P = 1 − e^{−μ}), and a calibration table by decile of the
+forecast. They need expected counts over the test window, which :func:`expected_counts`
+derives from a surface:
+
+* **calibrated** (values are counts): ``Naive`` and ``KDE`` / ``RetrospectiveHotspot``
+  (incidents or kernel-weighted incidents over the training window, rescaled to the test
+  window's length; an exponential decay's effective window is used; KDE loses the kernel mass
+  that falls off the grid, so it runs a little low near the edges), ``SEPP``, ``RiskFactors`` and
+  ``Blend`` (expected incidents over the horizon);
+* **ranking only**: ``ProspectiveHotspot`` (a score Σ 1/((1+d)(1+t)) with no unit); its
+  probabilistic scores are NaN, never a made-up rescaling.
 """
 
 from __future__ import annotations
@@ -28,7 +42,7 @@ import pandas as pd
 
 from . import _native
 from ._time import to_utc_seconds
-from .exceptions import EmptyInputError, InvalidParameterError
+from .exceptions import EmptyInputError, InvalidParameterError, param_error
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -38,6 +52,12 @@ if TYPE_CHECKING:
     from .surface import Surface
 
 METRICS = ("hit_rate", "pai", "pei_star", "rri")
+PROB_METRICS = ("log_likelihood", "deviance", "brier")
+#: Metrics where a lower value is better (every other metric: higher is better).
+LOWER_IS_BETTER = frozenset({"deviance", "brier"})
+#: Expected counts below this are raised to it before the log-likelihood (a cell forecast at
+#: zero that then sees an incident would otherwise cost −∞): 0.001 incidents per cell.
+DEFAULT_FLOOR = 1e-3
 
 
 def _counts(grid: Grid, incidents: Incidents | np.ndarray) -> np.ndarray:
@@ -116,6 +136,136 @@ def coverage_curve(surface: Surface, test: Incidents | np.ndarray) -> CoverageCu
         surface.grid._native, np.ascontiguousarray(surface.values.ravel()), np.ascontiguousarray(_counts(surface.grid, test))
     )
     return CoverageCurve(a, h, auc, surface.model)
+
+
+# ------------------------------------------------------------------------- probabilistic
+def expected_counts(surface: Surface, horizon: Any) -> np.ndarray | None:
+    """Expected incidents per cell over ``horizon`` (a duration) implied by ``surface``, as a
+    flat array over every cell; ``None`` when the surface only ranks cells (its values are not
+    counts, e.g. the prospective hotspot score).
+
+    Surfaces in "expected incidents … over the horizon" are rescaled from their own horizon;
+    surfaces in "(kernel-weighted) incidents … over the (training) window" are divided by the
+    window's length (with a half-life decay h over a window W, by its effective length
+    h/ln 2 · (1 − 2^{−W/h})) and multiplied by ``horizon``.
+    """
+    h_days = _timedelta(horizon, "horizon") / pd.Timedelta(days=1)
+    units = surface.units or ""
+    v = np.asarray(surface.values, dtype=np.float64).ravel()
+    if "over the horizon" in units:
+        own = surface.horizon
+        scale = 1.0 if own is None else h_days / (own / pd.Timedelta(days=1))
+        return v * scale
+    if "over the training window" in units or "over the window" in units:
+        if surface.window is None:
+            return None
+        w_days = (surface.window[1] - surface.window[0]) / pd.Timedelta(days=1)
+        hl = surface.params.get("half_life_days")
+        if hl is not None:
+            h = float(hl)
+            w_days = h / np.log(2) * (1 - 2 ** (-w_days / h))
+        if not w_days > 0:
+            return None
+        return v * (h_days / w_days)
+    return None
+
+
+def probabilistic_scores(
+    surface: Surface | np.ndarray,
+    test: Incidents | np.ndarray,
+    horizon: Any = None,
+    grid: Grid | None = None,
+    floor: float = DEFAULT_FLOOR,
+) -> _native.ProbabilisticScores:
+    """Poisson log-likelihood, deviance and Brier score (for "≥ 1 incident") of a forecast
+    against the test incidents (or counts per cell), over the active cells.
+
+    ``surface`` is a :class:`~placewise.Surface` (turned into expected counts over
+    ``horizon`` by :func:`expected_counts`) or an array of expected counts per cell (then
+    ``grid`` is required). Expected counts below ``floor`` are raised to it (reported as
+    ``floored_cells``). A ranking-only surface is refused.
+    """
+    mu, g = _mu(surface, horizon, grid)
+    return _native.probabilistic_scores(g._native, mu, np.ascontiguousarray(_counts(g, test)), float(floor))
+
+
+def _mu(surface: Surface | np.ndarray, horizon: Any, grid: Grid | None) -> tuple[np.ndarray, Grid]:
+    from .surface import Surface as _Surface
+
+    if isinstance(surface, _Surface):
+        if horizon is None:
+            if surface.horizon is None:
+                raise param_error("horizon", f"give the length of the test window, e.g. '7D'")
+            horizon = surface.horizon
+        mu = expected_counts(surface, horizon)
+        if mu is None:
+            raise param_error("surface", f"{surface.model} values ({surface.units or 'no unit'}) only rank cells; "
+                "probabilistic scores need expected counts"
+            )
+        return np.ascontiguousarray(mu), surface.grid
+    if grid is None:
+        raise param_error("grid", f"needed when `surface` is an array of expected counts")
+    arr = np.ascontiguousarray(np.asarray(surface, dtype=np.float64).ravel())
+    if arr.size != grid.n_cells:
+        raise param_error("surface", f"{arr.size} values but the grid has {grid.n_cells} cells")
+    return arr, grid
+
+
+class CalibrationTable:
+    """Predicted against observed counts by group of cells (lowest forecasts first).
+
+    ``frame``: bin, cells, predicted_min/max, predicted_total, observed_total, and the means per
+    cell. ``plot()`` draws observed against predicted mean counts per bin with the diagonal.
+    """
+
+    def __init__(self, frame: pd.DataFrame, label: str = "") -> None:
+        self.frame = frame
+        self.label = label
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4.5, 4.5))
+        f = self.frame
+        ax.plot(f["predicted_mean"], f["observed_mean"], marker="o", label=self.label or None, **kwargs)
+        hi = float(max(f["predicted_mean"].max(), f["observed_mean"].max()))
+        ax.plot([0, hi], [0, hi], ls=":", color="grey")
+        ax.set_xlabel("mean predicted incidents per cell")
+        ax.set_ylabel("mean observed incidents per cell")
+        if self.label:
+            ax.legend()
+        return ax
+
+    def __repr__(self) -> str:
+        return f"<CalibrationTable {len(self.frame)} bins>\n{self.frame.to_string(index=False)}"
+
+    def _repr_html_(self) -> str:
+        return self.frame.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def calibration(
+    surface: Surface | np.ndarray,
+    test: Incidents | np.ndarray,
+    horizon: Any = None,
+    grid: Grid | None = None,
+    bins: int = 10,
+) -> CalibrationTable:
+    """Calibration table: active cells ranked by expected count and cut into ``bins`` groups
+    of equal cell count (deciles by default), each with its predicted and observed totals. A
+    calibrated forecast has observed ≈ predicted in every group."""
+    mu, g = _mu(surface, horizon, grid)
+    rows = _native.calibration(g._native, mu, np.ascontiguousarray(_counts(g, test)), int(bins))
+    frame = _calibration_frame(rows)
+    return CalibrationTable(frame, getattr(surface, "model", ""))
+
+
+def _calibration_frame(rows: Sequence[_native.CalibrationBin]) -> pd.DataFrame:
+    f = pd.DataFrame([{"bin": r.bin, "cells": r.cells, "predicted_min": r.predicted_min, "predicted_max": r.predicted_max,
+                       "predicted_total": r.predicted_total, "observed_total": r.observed_total} for r in rows])
+    f["predicted_mean"] = f["predicted_total"] / f["cells"]
+    f["observed_mean"] = f["observed_total"] / f["cells"]
+    return f
 
 
 # --------------------------------------------------------------------------------- backtest
@@ -247,6 +397,13 @@ def backtest(
                         rows.append({"model": label, "origin": origin, "coverage": rec["coverage"], "metric": metric,
                                      "value": rec[metric] if rec[metric] is not None else np.nan, "n_test": n_test,
                                      "cells": rec["cells"], "tied_at_threshold": rec["tied_at_threshold"]})
+                mu = expected_counts(surface, horizon_td)
+                ps = None if mu is None or n_test == 0 else _native.probabilistic_scores(
+                    grid._native, np.ascontiguousarray(mu), np.ascontiguousarray(test_counts), DEFAULT_FLOOR)
+                for metric in PROB_METRICS:
+                    rows.append({"model": label, "origin": origin, "coverage": np.nan, "metric": metric,
+                                 "value": np.nan if ps is None else getattr(ps, metric), "n_test": n_test,
+                                 "cells": np.nan, "tied_at_threshold": np.nan})
                 curve = coverage_curve(surface, test_counts)
                 rows.append({"model": label, "origin": origin, "coverage": np.nan, "metric": "auc",
                              "value": curve.auc if n_test > 0 else np.nan, "n_test": n_test, "cells": np.nan,
@@ -332,7 +489,8 @@ class BacktestResult:
                 lo, hi = self._boot(d, rng)
                 out.append({"model": model, "baseline": base, "coverage": cov, "metric": metric,
                             "mean_difference": d.mean() if len(d) else np.nan, "ci_low": lo, "ci_high": hi,
-                            "share_better": float((d > 0).mean()) if len(d) else np.nan, "origins": len(d)})
+                            "share_better": float(((d < 0) if metric in LOWER_IS_BETTER else (d > 0)).mean())
+                            if len(d) else np.nan, "origins": len(d)})
         return pd.DataFrame(out)
 
     def plot(self, kind: str = "curves", metric: str = "pai", coverage: float | None = None, ax: Axes | None = None) -> Axes:
@@ -369,3 +527,13 @@ class BacktestResult:
         s = self.summary()
         s = s[s["metric"].isin(["pai", "pei_star"])]
         return f"<div><b>{html.escape(repr(self))}</b>{s.to_html(index=False, float_format=lambda v: f'{v:.3f}')}</div>"
+
+
+def select(*args: Any, **kwargs: Any) -> Any:
+    """Rolling-origin model selection; see :func:`placewise.selection.select`."""
+    from .selection import select as _select
+
+    return _select(*args, **kwargs)
+
+
+select.__doc__ = "Rolling-origin model selection against the naive baseline; see :func:`placewise.selection.select`."

@@ -17,6 +17,7 @@ mod oversight;
 mod provenance;
 mod report;
 mod results;
+mod risk_factors;
 mod sepp;
 mod space;
 mod stats;
@@ -40,6 +41,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     results::register(m)?;
     gate::register(m)?;
     report::register(m)?;
+    risk_factors::register(m)?;
     provenance::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the
     // hand-written stub need not repeat every name.

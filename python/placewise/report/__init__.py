@@ -52,7 +52,9 @@ class AuditReport:
     read the plan's ``decision``, they are never recomputed here), ``policy_applied`` (False
     when the caller chose to apply no policy: the first verdict row then says "no policy
     applied"), ``run_warnings`` (the warnings the run raised, shown in "What the run warned
-    about"), and
+    about"),
+    ``selection`` (a :class:`~placewise.selection.SelectionResult`) with ``model_used`` (the label
+    of the model the plan was built with: "Model choice and its evidence"), and
     ``context``: the deploying agency's own answers — ``purpose``, ``operator``,
     ``period_of_use``, ``frequency``, ``prohibited_uses``, ``reviewer`` and the
     fundamental-rights items ``processes``, ``period_and_frequency``, ``affected_groups``,
@@ -70,8 +72,11 @@ class AuditReport:
                  policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None,
                  deployment: Any = None, need: Any = None, dosage: Any = None, areas: Any = None,
                  area_names: str | None = None, policy_applied: bool | None = None,
-                 run_warnings: list[str] | None = None) -> None:
+                 run_warnings: list[str] | None = None,
+                 selection: Any = None, model_used: str | None = None) -> None:
         self.title = title
+        self.selection = selection
+        self.model_used = model_used
         self.incidents = incidents
         self.backtest = backtest
         self.plan = plan
@@ -108,7 +113,8 @@ class AuditReport:
             S.decision(self.plan, self.policy_applied),
             S.intended_use(self.context),
             S.data(self.incidents, self.provenance, verdicts, self.policy, self.plan),
-            S.models(self.backtest, verdicts),
+            S.models(self.backtest, verdicts, skip_verdict=self.selection is not None),
+            S.model_choice(self.selection, self.model_used, verdicts),
             S.allocation(self.plan, self.areas, self.area_names),
             S.disparity(self.plan, verdicts, self.policy),
             S.concentration(self.plan, verdicts, self.policy),
