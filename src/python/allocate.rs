@@ -100,7 +100,7 @@ impl PyBudget {
     }
 }
 
-fn strategy(
+pub(crate) fn strategy(
     name: &str,
     epsilon: f64,
     seed: Option<u64>,

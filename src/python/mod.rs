@@ -11,6 +11,7 @@ mod audit;
 mod data;
 mod error;
 mod evaluate;
+mod feedback;
 mod models;
 mod provenance;
 mod report;
@@ -33,6 +34,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     evaluate::register(m)?;
     allocate::register(m)?;
     audit::register(m)?;
+    feedback::register(m)?;
     report::register(m)?;
     provenance::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the

@@ -19,7 +19,7 @@ from ._concentration import ConcentrationAudit, area_of_cells, concentration
 from ._disparity import DisparityAudit, disparity
 from ._ensign import EnsignUrnResult, ensign_urn
 from ._provenance import DataProvenanceAudit, data_provenance
-from ..feedback import FeedbackComparison, FeedbackResult, compare_mitigations, feedback
+from .feedback import FeedbackComparison, FeedbackResult, compare_mitigations, feedback
 
 __all__ = [
     "feedback",
