@@ -42,21 +42,21 @@ def main() -> None:
     common = dict(grid=city.grid, truth=truth, budget=60, rounds=a.rounds, incidents_per_round=300.0,
                   population=city.population, seed=0)
     print(f"cores: {os.cpu_count()}, load average before: {_load()}")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     r = pw.audit.feedback(replicates=a.replicates, **common)
-    after = time.perf_counter() - t0
+    after, after_cpu = time.perf_counter() - t0, time.process_time() - c0
     fits = a.rounds * a.replicates
     print(f"after  (Rust): {a.rounds} rounds × {a.replicates} replicates on {city.grid.n_active:,} cells: {after:.1f} s "
-          f"({1000 * after / fits:.2f} ms per round); {r}")
+          f"wall, {after_cpu:.1f} s CPU ({1000 * after / fits:.2f} ms wall, {1000 * after_cpu / fits:.2f} ms CPU per round); {r}")
     k0 = a.replicates if a.before_replicates is None else a.before_replicates
     if k0 > 0:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         b = feedback_before.feedback(replicates=k0, **common)
-        before = time.perf_counter() - t0
-        per_before = before / (a.rounds * k0)
-        print(f"before (0.1 Python loop): {a.rounds} rounds × {k0} replicates: {before:.1f} s "
-              f"({1000 * per_before:.2f} ms per round); {b}")
-        print(f"speed-up per round: {per_before / (after / fits):.1f}×")
+        before, before_cpu = time.perf_counter() - t0, time.process_time() - c0
+        per_before, per_before_cpu = before / (a.rounds * k0), before_cpu / (a.rounds * k0)
+        print(f"before (0.1 Python loop): {a.rounds} rounds × {k0} replicates: {before:.1f} s wall, {before_cpu:.1f} s CPU "
+              f"({1000 * per_before:.2f} ms wall, {1000 * per_before_cpu:.2f} ms CPU per round); {b}")
+        print(f"speed-up per round: {per_before / (after / fits):.1f}× wall, {per_before_cpu / (after_cpu / fits):.1f}× CPU")
     print(f"load average after: {_load()}")
     t0 = time.perf_counter()
     u = pw.audit.ensign_urn(rates=(3.68511, 2.816466), prior=(609, 379), draws=1000, runs=200, seed=0)
