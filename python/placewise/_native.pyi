@@ -132,6 +132,7 @@ def evaluate_metrics(
     grid: Grid, values: _F64, test_counts: _F64, coverages: list[float], train_counts: _F64 | None = None
 ) -> list[dict[str, float | int | None]]: ...
 def coverage_curve(grid: Grid, values: _F64, test_counts: _F64) -> tuple[_F64, _F64, float]: ...
+def bootstrap_mean_interval(values: _F64, replicates: int, confidence: float, seed: int, task: int) -> tuple[float, float]: ...
 
 @final
 class ProbabilisticScores:
@@ -464,6 +465,111 @@ def need_check(
     max_mde: float = 0.5,
     seed: int = 0,
 ) -> NeedCheck: ...
+@final
+class ModelSpec:
+    @staticmethod
+    def naive(window_days: float | None = None) -> ModelSpec: ...
+    @staticmethod
+    def kde(
+        *,
+        kernel: str = "gaussian",
+        rule: str = "fixed",
+        bandwidth: float = 250.0,
+        bandwidths: list[float] | None = None,
+        k: int | None = None,
+        min_bandwidth: float = 1.0,
+        mode: str = "exact",
+        cutoff: float = 6.0,
+        window_days: float | None = None,
+        half_life_days: float | None = None,
+        binning_order: int | None = None,
+    ) -> ModelSpec: ...
+    @staticmethod
+    def retrospective(bandwidth: float = 200.0, window_days: float = 60.0) -> ModelSpec: ...
+    @staticmethod
+    def prospective(bandwidth_cells: float = 8.0, time_bandwidth_weeks: float = 8.0, distance: str = "linf") -> ModelSpec: ...
+    @property
+    def name(self) -> str: ...
+@final
+class FeedbackRun:
+    def __new__(
+        cls,
+        rounds: int,
+        replicates: int,
+        n_groups: int,
+        replicate: npt.NDArray[np.uint64],
+        round: npt.NDArray[np.uint32],
+        tv_model: _F64,
+        dose_in_true_top: _F64,
+        gini_dose: _F64,
+        occurred: npt.NDArray[np.uint64],
+        recorded: npt.NDArray[np.uint64],
+        discovered: npt.NDArray[np.uint64],
+        recorded_rate: _F64,
+        discovery_gap: _F64,
+        config: str,
+    ) -> FeedbackRun: ...
+    def __reduce__(self) -> tuple[type[FeedbackRun], tuple[object, ...]]: ...
+    @classmethod
+    def combine(cls, runs: list[FeedbackRun]) -> FeedbackRun: ...
+    def verdict(self, runaway_delta: float) -> tuple[float, float, float, bool, str]: ...
+    def __len__(self) -> int: ...
+    @property
+    def rounds(self) -> int: ...
+    @property
+    def replicates(self) -> int: ...
+    @property
+    def n_groups(self) -> int: ...
+    @property
+    def config(self) -> str: ...
+    @property
+    def replicate_ids(self) -> npt.NDArray[np.uint64]: ...
+    @property
+    def replicate(self) -> npt.NDArray[np.uint64]: ...
+    @property
+    def round(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def tv_model(self) -> _F64: ...
+    @property
+    def dose_in_true_top(self) -> _F64: ...
+    @property
+    def gini_dose(self) -> _F64: ...
+    @property
+    def occurred(self) -> npt.NDArray[np.uint64]: ...
+    @property
+    def recorded(self) -> npt.NDArray[np.uint64]: ...
+    @property
+    def discovered(self) -> npt.NDArray[np.uint64]: ...
+    @property
+    def recorded_rate(self) -> _F64: ...
+    @property
+    def discovery_gap(self) -> _F64: ...
+def feedback_simulate(
+    grid: Grid,
+    true_rates: _F64,
+    reporting_rate: _F64,
+    model: ModelSpec,
+    *,
+    incidents_per_round: float,
+    strategy: str = "top_k",
+    units: float,
+    per_cell_cap: float = 1.0,
+    shift_hours: float | None = None,
+    epsilon: float = 0.1,
+    tau: float = 0.8,
+    reference: int | None = None,
+    population: _F64 | None = None,
+    groups: list[str] | None = None,
+    rounds: int = 100,
+    replicates: int = 50,
+    warmup_rounds: int = 4,
+    history_rounds: int | None = None,
+    training: str = "all",
+    discovery_rate: float = 0.3,
+    seed: int = 0,
+    replicate_ids: list[int] | None = None,
+    threads: int | None = None,
+) -> FeedbackRun: ...
 @final
 class AuditPolicy:
     def __reduce__(self) -> _Reduced: ...

@@ -349,6 +349,8 @@ def backtest(
     covs = _coverages(coverage)
     if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
         raise InvalidParameterError(f"invalid parameter `bootstrap`: must be an integer >= 0, got {bootstrap!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise param_error("seed", f"must be a non-negative integer, got {seed!r}")
     if not 0 < confidence < 1:
         raise InvalidParameterError(f"invalid parameter `confidence`: must be in (0, 1), got {confidence}")
     if len(incidents) == 0:
@@ -447,24 +449,24 @@ class BacktestResult:
         f = self.frame
         return sorted(set(f.loc[f["n_test"] == 0, "origin"]))
 
-    def _boot(self, values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+    def _boot(self, values: np.ndarray, seed: int, task: int) -> tuple[float, float]:
+        """Percentile bootstrap interval of the mean, drawn in the Rust core from the streams of
+        ``(seed, task)`` (one task per interval, so intervals are independent)."""
         b, conf = self.params["bootstrap"], self.params["confidence"]
         if b == 0 or len(values) < 2:
             return (np.nan, np.nan)
-        idx = rng.integers(0, len(values), size=(b, len(values)))
-        means = values[idx].mean(axis=1)
-        lo, hi = np.quantile(means, [(1 - conf) / 2, 1 - (1 - conf) / 2])
-        return float(lo), float(hi)
+        return _native.bootstrap_mean_interval(np.ascontiguousarray(values, dtype=np.float64), int(b), float(conf),
+                                               int(seed), int(task))
 
     def summary(self) -> pd.DataFrame:
         """Mean over origins and a percentile bootstrap interval (origins resampled with
         replacement, seeded) per model, coverage and metric."""
-        rng = np.random.default_rng(self.params["seed"])
         out = []
         f = self.frame[self.frame["n_test"] > 0]
-        for (model, cov, metric), g in f.groupby(["model", "coverage", "metric"], dropna=False, sort=False):
+        groups = f.groupby(["model", "coverage", "metric"], dropna=False, sort=False)
+        for task, ((model, cov, metric), g) in enumerate(groups):
             v = g["value"].dropna().to_numpy()
-            lo, hi = self._boot(v, rng)
+            lo, hi = self._boot(v, self.params["seed"], task)
             out.append({"model": model, "coverage": cov, "metric": metric, "mean": v.mean() if len(v) else np.nan,
                         "ci_low": lo, "ci_high": hi, "origins": len(v)})
         return pd.DataFrame(out)
@@ -475,8 +477,8 @@ class BacktestResult:
         base = baseline or self.baseline
         if base not in self.models:
             raise InvalidParameterError(f"invalid parameter `baseline`: {base!r} is not one of {self.models}")
-        rng = np.random.default_rng(self.params["seed"] + 1)
         f = self.frame[self.frame["n_test"] > 0]
+        task = 0
         wide = f.pivot_table(index=["origin", "coverage", "metric"], columns="model", values="value", dropna=False)
         out = []
         for model in self.models:
@@ -486,7 +488,9 @@ class BacktestResult:
                 d = (g[model] - g[base]).dropna().to_numpy()
                 if len(d) == 0:  # a (coverage, metric) pair that does not occur, e.g. AUC at a coverage
                     continue
-                lo, hi = self._boot(d, rng)
+                # paired differences: tasks counted from 2^31, apart from summary()'s
+                lo, hi = self._boot(d, self.params["seed"], 2**31 + task)
+                task += 1
                 out.append({"model": model, "baseline": base, "coverage": cov, "metric": metric,
                             "mean_difference": d.mean() if len(d) else np.nan, "ci_low": lo, "ci_high": hi,
                             "share_better": float(((d < 0) if metric in LOWER_IS_BETTER else (d > 0)).mean())

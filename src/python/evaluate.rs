@@ -253,11 +253,29 @@ fn calibration<'py>(
     Ok(t.into_iter().map(Into::into).collect())
 }
 
+/// Percentile bootstrap interval `(low, high)` of the mean of `values` (replicates drawn from
+/// the streams of `(seed, task)`; see `crate::stats::bootstrap`).
+#[pyfunction]
+fn bootstrap_mean_interval(
+    py: Python<'_>,
+    values: PyReadonlyArray1<'_, f64>,
+    replicates: usize,
+    confidence: f64,
+    seed: u64,
+    task: u64,
+) -> PyResult<(f64, f64)> {
+    let v = to_vec_f64(&values);
+    detached(py, move || {
+        crate::stats::bootstrap::mean_interval(&v, replicates, confidence, seed, task)
+    })
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyScores>()?;
     m.add_class::<PyCalibrationBin>()?;
     m.add_function(wrap_pyfunction!(probabilistic_scores, m)?)?;
     m.add_function(wrap_pyfunction!(calibration, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_mean_interval, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(coverage_curve, m)?)?;
     Ok(())

@@ -12,6 +12,7 @@ mod data;
 mod error;
 mod evaluate;
 mod gate;
+mod feedback;
 mod models;
 mod oversight;
 mod provenance;
@@ -40,6 +41,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     oversight::register(m)?;
     results::register(m)?;
     gate::register(m)?;
+    feedback::register(m)?;
     report::register(m)?;
     risk_factors::register(m)?;
     provenance::register(m)?;
