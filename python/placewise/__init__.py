@@ -73,3 +73,7 @@ __all__ += ["audit", "runlog", "AuditPolicy", "RunLog"]
 from .models import SEPP  # noqa: E402
 
 __all__ += ["SEPP"]
+# --- size limits
+from .limits import Limits, limits, set_limits  # noqa: E402
+
+__all__ += ["Limits", "limits", "set_limits"]

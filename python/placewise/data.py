@@ -251,6 +251,8 @@ class Incidents:
             _check_swapped(xs, ys, px, py, preset, source_crs, target, region, x, y)
 
         times = parse_times(df[t], tz, time_format, dayfirst)
+        if times.out_of_range is not None:
+            preset[(preset < 0) & times.out_of_range] = _REASON_CODE["time_out_of_range"]
         repairs = dict(times.repairs)
 
         cat_codes = cat_labels = None

@@ -11,6 +11,7 @@ mod audit;
 mod data;
 mod error;
 mod evaluate;
+mod limits;
 mod models;
 mod provenance;
 mod report;
@@ -35,6 +36,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     audit::register(m)?;
     report::register(m)?;
     provenance::register(m)?;
+    limits::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the
     // hand-written stub need not repeat every name.
     m.delattr("__all__")?;
