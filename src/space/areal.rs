@@ -1,5 +1,4 @@
 use geo::{Area, BooleanOps, BoundingRect, Coord, MultiPolygon, Polygon, Rect};
-use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::space::Grid;
@@ -44,10 +43,12 @@ impl Lattice {
 /// Area (m²) of `shape` inside each cell of `lat` that it overlaps, as `(cell id, area)` pairs in
 /// increasing cell id.
 ///
-/// The shape is first cut into one strip per grid row, and each strip piece into cells, with
-/// geo's boolean operations (i_overlay); cutting by rows first keeps each cell-level operation
-/// small. Rows run in parallel and are concatenated in order, so the result does not depend on
-/// the number of threads.
+/// The shape is cut into one piece per grid row by recursive halving (cut the rows in two, clip
+/// the shape to each half with geo's boolean operations, recurse), so the polygon work is about
+/// `V log(rows)` for `V` vertices instead of `V × rows`; each row piece's area per column then
+/// follows exactly from its boundary integral ([`add_part`]). The halves run in parallel
+/// (`rayon::join`) and are concatenated in order, so the result does not depend on the number
+/// of threads.
 pub(crate) fn cell_overlaps(shape: &MultiPolygon<f64>, lat: &Lattice) -> Vec<(usize, f64)> {
     let Some(bb) = shape.bounding_rect() else {
         return Vec::new();
@@ -58,37 +59,83 @@ pub(crate) fn cell_overlaps(shape: &MultiPolygon<f64>, lat: &Lattice) -> Vec<(us
     let Some((c0, c1)) = lat.span(bb.min().x, bb.max().x, lat.x0, lat.nx) else {
         return Vec::new();
     };
-    let rows: Vec<Vec<(usize, f64)>> = (r0..=r1)
-        .into_par_iter()
-        .map(|row| {
-            // The row strip, clipped to the shape's bounding box: the same intersection, but
-            // the boolean operation's fixed-point snapping then works at the shape's scale,
-            // not the cells' (a 1 m² region in a 10¹² m cell would otherwise vanish).
-            let (lo, hi) = (lat.cell_rect(c0, row).min(), lat.cell_rect(c1, row).max());
-            let strip = Rect::new(
-                Coord {
-                    x: lo.x.max(bb.min().x),
-                    y: lo.y.max(bb.min().y),
-                },
-                Coord {
-                    x: hi.x.min(bb.max().x),
-                    y: hi.y.min(bb.max().y),
-                },
-            )
-            .to_polygon();
-            let piece = shape.intersection(&strip);
-            let mut acc = vec![0.0f64; c1 - c0 + 1];
-            for part in &piece.0 {
-                add_part(part, row, lat, c0, c1, &mut acc);
-            }
-            acc.iter()
-                .enumerate()
-                .filter(|(_, &a)| a > 0.0)
-                .map(|(i, &a)| (row * lat.nx + c0 + i, a))
-                .collect()
-        })
-        .collect();
+    // The part of the shape within the lattice's rows and columns it touches.
+    let (lo, hi) = (lat.cell_rect(c0, r0).min(), lat.cell_rect(c1, r1).max());
+    let inside =
+        bb.min().x >= lo.x && bb.min().y >= lo.y && bb.max().x <= hi.x && bb.max().y <= hi.y;
+    let shape = if inside {
+        shape.clone()
+    } else {
+        let r = Rect::new(
+            Coord {
+                x: lo.x.max(bb.min().x),
+                y: lo.y.max(bb.min().y),
+            },
+            Coord {
+                x: hi.x.min(bb.max().x),
+                y: hi.y.min(bb.max().y),
+            },
+        );
+        shape.intersection(&r.to_polygon())
+    };
+    let rows = row_pieces(shape, lat, (r0, r1), (c0, c1));
     rows.into_iter().flatten().collect()
+}
+
+/// `(cell id, area)` per row `r0..=r1` of `piece`, which lies within those rows.
+fn row_pieces(
+    piece: MultiPolygon<f64>,
+    lat: &Lattice,
+    (r0, r1): (usize, usize),
+    (c0, c1): (usize, usize),
+) -> Vec<Vec<(usize, f64)>> {
+    let Some(bb) = piece.bounding_rect() else {
+        return vec![Vec::new(); r1 - r0 + 1];
+    };
+    if r0 == r1 {
+        let mut acc = vec![0.0f64; c1 - c0 + 1];
+        for part in &piece.0 {
+            add_part(part, r0, lat, c0, c1, &mut acc);
+        }
+        return vec![acc
+            .iter()
+            .enumerate()
+            .filter(|(_, &a)| a > 0.0)
+            .map(|(i, &a)| (r0 * lat.nx + c0 + i, a))
+            .collect()];
+    }
+    let mid = r0 + (r1 - r0) / 2; // rows r0..=mid, then mid+1..=r1
+    let y_mid = lat.y0 + (mid + 1) as f64 * lat.cell;
+    // Clip to the piece's own bounding box on the other sides: the same intersection, but the
+    // boolean operation's fixed-point snapping then works at the piece's scale, not the
+    // cells' (a 1 m² region in a 10¹² m cell would otherwise vanish).
+    let clip = |ylo: f64, yhi: f64| -> MultiPolygon<f64> {
+        let (ylo, yhi) = (ylo.max(bb.min().y), yhi.min(bb.max().y));
+        if ylo >= yhi {
+            return MultiPolygon::new(Vec::new());
+        }
+        let r = Rect::new(
+            Coord {
+                x: bb.min().x,
+                y: ylo,
+            },
+            Coord {
+                x: bb.max().x,
+                y: yhi,
+            },
+        );
+        piece.intersection(&r.to_polygon())
+    };
+    let (lower, upper) = rayon::join(
+        || clip(f64::NEG_INFINITY, y_mid),
+        || clip(y_mid, f64::INFINITY),
+    );
+    let (mut a, b) = rayon::join(
+        || row_pieces(lower, lat, (r0, mid), (c0, c1)),
+        || row_pieces(upper, lat, (mid + 1, r1), (c0, c1)),
+    );
+    a.extend(b);
+    a
 }
 
 fn add_part(part: &Polygon<f64>, row: usize, lat: &Lattice, c0: usize, c1: usize, acc: &mut [f64]) {
