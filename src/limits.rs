@@ -129,7 +129,7 @@ pub fn check(param: &str, what: &str, requested: u64, limit: u64) -> Result<()> 
 /// [`check`] for a size computed in floating point (products of parameters that may overflow
 /// or be infinite): non-finite and huge sizes are refused as `u64::MAX`.
 pub fn check_f64(param: &str, what: &str, requested: f64, limit: u64) -> Result<()> {
-    if !(requested <= limit as f64) {
+    if requested.is_nan() || requested > limit as f64 {
         let r = if requested.is_finite() && requested >= 0.0 {
             requested.min(u64::MAX as f64) as u64
         } else {

@@ -38,6 +38,7 @@ def test_bad_scalars_are_placewise_errors_naming_the_parameter(grid):
         ("plan", lambda: pw.report.AuditReport(plan="x").to_html()),
         ("incidents", lambda: pw.report.AuditReport(incidents=3).to_markdown()),
         ("title", lambda: pw.report.AuditReport(title=["x"])),
+        ("tau", lambda: pw.AuditPolicy(tau=True)),
     ]
     surface = pw.Naive().fit(inc, grid).predict()
     cases.append(("seed", lambda: pw.allocate(surface, budget=3, strategy="randomized", seed=2**64)))
@@ -168,3 +169,30 @@ def test_csv_exports_neutralise_formulas(grid):
 
     assert "csv_text(" in inspect.getsource(pw.Allocation.to_csv)
     assert "csv_text(" in inspect.getsource(pw.allocate_shifts.__globals__["Plan"].to_csv)
+
+
+# ----------------------------------------------------------------------------- CSV ingest fuzz
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CELL = st.one_of(st.sampled_from(["", "nan", "inf", "-inf", "1e308", "3000-01-01", "2020-02-30", "0x10", '"', ",",
+                                   "=HYPERLINK(1)", "\u200b", "2020-01-01T00:00:00Z", "-0"]),
+                  st.floats(allow_nan=True, allow_infinity=True).map(repr), st.text(max_size=12))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_CELL, _CELL, _CELL), max_size=8), header=st.booleans(), junk=st.binary(max_size=20))
+def test_csv_ingest_gives_incidents_or_a_placewise_error(tmp_path, rows, header, junk):
+    text = ("x,y,t\n" if header else "") + "\n".join(",".join(r) for r in rows)
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(text.encode("utf-8", "surrogatepass") + junk)
+    import warnings
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        try:
+            inc = pw.Incidents.from_csv(path, x="x", y="y", t="t", crs="EPSG:32616", tz="UTC")
+        except pw.PlacewiseError:
+            return
+    q = inc.quality
+    assert q.rows_read == q.rows_kept + sum(q.dropped.values())

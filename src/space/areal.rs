@@ -44,7 +44,7 @@ impl Lattice {
 /// increasing cell id.
 ///
 /// The shape is cut into one piece per grid row by recursive halving (cut the rows in two, clip
-/// the shape to each half with geo's boolean operations, recurse), so the polygon work is about
+/// every ring to each half exactly in floating point, recurse), so the polygon work is about
 /// `V log(rows)` for `V` vertices instead of `V × rows`; each row piece's area per column then
 /// follows exactly from its boundary integral ([`add_part`]). The halves run in parallel
 /// (`rayon::join`) and are concatenated in order, so the result does not depend on the number
@@ -106,36 +106,65 @@ fn row_pieces(
     }
     let mid = r0 + (r1 - r0) / 2; // rows r0..=mid, then mid+1..=r1
     let y_mid = lat.y0 + (mid + 1) as f64 * lat.cell;
-    // Clip to the piece's own bounding box on the other sides: the same intersection, but the
-    // boolean operation's fixed-point snapping then works at the piece's scale, not the
-    // cells' (a 1 m² region in a 10¹² m cell would otherwise vanish).
-    let clip = |ylo: f64, yhi: f64| -> MultiPolygon<f64> {
-        let (ylo, yhi) = (ylo.max(bb.min().y), yhi.min(bb.max().y));
-        if ylo >= yhi {
-            return MultiPolygon::new(Vec::new());
-        }
-        let r = Rect::new(
-            Coord {
-                x: bb.min().x,
-                y: ylo,
-            },
-            Coord {
-                x: bb.max().x,
-                y: yhi,
-            },
-        );
-        piece.intersection(&r.to_polygon())
+    let (lower, upper) = if bb.max().y <= y_mid {
+        (piece, MultiPolygon::new(Vec::new()))
+    } else if bb.min().y >= y_mid {
+        (MultiPolygon::new(Vec::new()), piece)
+    } else {
+        rayon::join(
+            || clip_y(&piece, y_mid, false),
+            || clip_y(&piece, y_mid, true),
+        )
     };
-    let (lower, upper) = rayon::join(
-        || clip(f64::NEG_INFINITY, y_mid),
-        || clip(y_mid, f64::INFINITY),
-    );
     let (mut a, b) = rayon::join(
         || row_pieces(lower, lat, (r0, mid), (c0, c1)),
         || row_pieces(upper, lat, (mid + 1, r1), (c0, c1)),
     );
     a.extend(b);
     a
+}
+
+/// Each ring of `mp` clipped to the half-plane `y ≥ y0` (`above`) or `y ≤ y0`, exactly in
+/// floating point (Sutherland & Hodgman 1974). A clipped ring may hold zero-width bridges
+/// between its lobes; they are traversed once each way, so they add nothing to the boundary
+/// integrals of [`add_part`], which is all the pieces are used for.
+fn clip_y(mp: &MultiPolygon<f64>, y0: f64, above: bool) -> MultiPolygon<f64> {
+    let inside = |c: &Coord<f64>| if above { c.y >= y0 } else { c.y <= y0 };
+    let ring = |ls: &geo::LineString<f64>| -> Option<geo::LineString<f64>> {
+        let pts = &ls.0;
+        let n = if pts.len() > 1 && pts[0] == pts[pts.len() - 1] {
+            pts.len() - 1
+        } else {
+            pts.len()
+        };
+        let mut out: Vec<Coord<f64>> = Vec::with_capacity(n + 2);
+        for i in 0..n {
+            let (p, q) = (pts[i], pts[(i + 1) % n]);
+            let (pin, qin) = (inside(&p), inside(&q));
+            if pin {
+                out.push(p);
+            }
+            if pin != qin {
+                let t = (y0 - p.y) / (q.y - p.y);
+                out.push(Coord {
+                    x: p.x + t * (q.x - p.x),
+                    y: y0,
+                });
+            }
+        }
+        (out.len() >= 3).then(|| geo::LineString::from(out))
+    };
+    MultiPolygon::new(
+        mp.0.iter()
+            .filter_map(|p| {
+                let ext = ring(p.exterior())?;
+                Some(Polygon::new(
+                    ext,
+                    p.interiors().iter().filter_map(ring).collect(),
+                ))
+            })
+            .collect(),
+    )
 }
 
 fn add_part(part: &Polygon<f64>, row: usize, lat: &Lattice, c0: usize, c1: usize, acc: &mut [f64]) {
