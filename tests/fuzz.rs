@@ -2,7 +2,8 @@
 //! — incident ingest, policy TOML, run-log files and report JSON — return a result or an error
 //! for any input, never panic.
 //!
-//! The budget is `PROPTEST_CASES` (default 256 per target); CI runs it as part of `cargo test`.
+//! The budget is `PROPTEST_CASES` (default 256 per target, a quarter of it for run-log files);
+//! CI runs it as part of `cargo test`.
 
 use placewise::audit::AuditPolicy;
 use placewise::data::{ingest, IngestOptions, Origin, RawIncidents};
@@ -119,6 +120,12 @@ proptest! {
     fn report_json_never_panics(text in prop_oneof![mutate(REPORT), ".{0,300}"]) {
         let _ = placewise::report::normalise(&text);
     }
+
+}
+
+proptest! {
+    // a quarter of the budget: every case writes and fsyncs a small log
+    #![proptest_config(ProptestConfig { cases: config().cases.div_ceil(4), ..config() })]
 
     /// Run-log files: arbitrary bytes and mutations of a valid log verify or error; repair
     /// always leaves a log that verifies, and keeps every byte it removed.

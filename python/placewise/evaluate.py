@@ -128,12 +128,14 @@ def _timedelta(value: Any, name: str) -> pd.Timedelta:
         raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D' ({e})") from e
     if td is pd.NaT or pd.isna(td):
         raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D'")
+    if td > pd.Timedelta(days=200 * 365):
+        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is longer than 200 years")
     if td <= pd.Timedelta(0):
         raise InvalidParameterError(f"invalid parameter `{name}`: must be positive, got {value!r}")
     return td
 
 
-def _check_origins(t0: pd.Timestamp, t1: pd.Timestamp, step: pd.Timedelta, max_origins: Any, bootstrap: int) -> None:
+def _check_origins(t0: pd.Timestamp, t1: pd.Timestamp, step: pd.Timedelta, max_origins: Any, bootstrap: int) -> int:
     """Refuses more origins than ``max_origins`` (default: the process-wide limit), and a
     bootstrap matrix (resamples × origins) above ``max_matrix_values``, before anything is
     built."""
@@ -149,6 +151,7 @@ def _check_origins(t0: pd.Timestamp, t1: pd.Timestamp, step: pd.Timedelta, max_o
     if bootstrap * n > lim.max_matrix_values:
         raise too_large_error("bootstrap", "bootstrap values (resamples × origins)", bootstrap * n,
                               lim.max_matrix_values)
+    return int(n)
 
 
 def _labels(models: Sequence[Any] | Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -247,8 +250,8 @@ def backtest(
         raise InvalidParameterError(
             f"invalid parameter `end`: {t1} is after the last incident ({last}); test windows would be empty"
         )
-    _check_origins(t0, t1, step_td, max_origins, int(bootstrap))
-    origins = list(pd.date_range(t0, t1, freq=step_td, inclusive="left"))
+    n_origins = _check_origins(t0, t1, step_td, max_origins, int(bootstrap))
+    origins = [t0 + k * step_td for k in range(n_origins)]
     labelled = _labels(models)
     if baseline is None:
         from .models import Naive
