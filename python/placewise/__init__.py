@@ -84,3 +84,8 @@ from . import selection  # noqa: E402
 from .models import Blend, RiskFactors  # noqa: E402
 
 __all__ += ["Blend", "RiskFactors", "selection"]
+
+# --- size limits
+from .limits import Limits, limits, set_limits  # noqa: E402
+
+__all__ += ["Limits", "limits", "set_limits"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -271,12 +272,22 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     if not Path(args.log).exists():
         print(f"placewise: error: no such file: {args.log}", file=sys.stderr)
         return EXIT_ERROR
+    log = RunLog(args.log)
     try:
-        v = RunLog(args.log).verify()
+        v = log.verify(expected_head=args.expected_head, expected_records=args.expected_records)
+        if args.public_key:
+            v = log.verify_signed(args.public_key)
     except LogVerificationError as e:
         print(f"FAILED: record {e.record}: {e.reason}")
         return EXIT_ERROR
-    print(f"OK: {v.records} records, head {v.head}")
+    line = f"OK: {v.records} records, head {v.head}"
+    if args.public_key:
+        line += f"; {v.checkpoints} signed checkpoint(s), the last covering records 0-{v.signed_records - 1}"
+        if v.records > v.signed_records + 1:
+            line += f" ({v.records - v.signed_records - 1} later record(s) rest on the hash chain alone)"
+    elif args.expected_head or args.expected_records is not None:
+        line += " (anchor holds)"
+    print(line)
     return EXIT_OK
 
 
@@ -398,6 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example:\n  placewise verify-log out/demo/runs.jsonl\n\nExit code 0 when every record verifies, "
                               "1 otherwise (the first bad record is named).")
     v.add_argument("log")
+    v.add_argument("--public-key", action="append", metavar="PATH",
+                   help="check every signed checkpoint against this Ed25519 public key (PEM or hex file); repeatable")
+    v.add_argument("--expected-head", metavar="HASH", help="anchor: the head hash recorded earlier")
+    v.add_argument("--expected-records", type=int, metavar="N", help="anchor: the record count recorded earlier")
     v.set_defaults(func=cmd_verify_log)
     from ._cli_oversight import add_parsers
 
@@ -440,8 +455,23 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - one clear line unless --debug
         if args.debug:
             raise
-        print(f"placewise: error: {e}", file=sys.stderr)
+        print(_error_line(e), file=sys.stderr)
         return EXIT_ERROR
+
+
+def _error_line(e: BaseException) -> str:
+    """One line for an error: its first line; a longer message is written whole to a file the
+    line names (``--debug`` shows the traceback instead)."""
+    text = str(e).strip() or type(e).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if len(lines) <= 1:
+        return f"placewise: error: {lines[0] if lines else text}"
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="placewise-error-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    return f"placewise: error: {lines[0]} (full message in {path}; add --debug for a traceback)"
 
 
 if __name__ == "__main__":

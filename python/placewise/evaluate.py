@@ -42,7 +42,7 @@ import pandas as pd
 
 from . import _native
 from ._time import to_utc_seconds
-from .exceptions import EmptyInputError, InvalidParameterError, param_error
+from .exceptions import EmptyInputError, InvalidParameterError, param_error, too_large_error
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -270,13 +270,38 @@ def _calibration_frame(rows: Sequence[_native.CalibrationBin]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------- backtest
 def _timedelta(value: Any, name: str) -> pd.Timedelta:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D'")
     try:
         td = pd.Timedelta(value)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D' ({e})") from e
+    if td is pd.NaT or pd.isna(td):
+        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D'")
+    if td > pd.Timedelta(days=200 * 365):
+        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is longer than 200 years")
     if td <= pd.Timedelta(0):
         raise InvalidParameterError(f"invalid parameter `{name}`: must be positive, got {value!r}")
     return td
+
+
+def _check_origins(t0: pd.Timestamp, t1: pd.Timestamp, step: pd.Timedelta, max_origins: Any, bootstrap: int) -> int:
+    """Refuses more origins than ``max_origins`` (default: the process-wide limit), and a
+    bootstrap matrix (resamples × origins) above ``max_matrix_values``, before anything is
+    built."""
+    from . import _check
+    from .limits import limits
+
+    lim = limits()
+    limit = lim.max_backtest_origins if max_origins is None else _check.integer("max_origins", max_origins, 1)
+    n = -(-(t1 - t0) // step)  # origins t0, t0 + step, … < t1
+    if n > limit:
+        raise too_large_error("step", "backtest origins", n, limit,
+                              "pass max_origins= or raise placewise.set_limits(max_backtest_origins=...)")
+    if bootstrap * n > lim.max_matrix_values:
+        raise too_large_error("bootstrap", "bootstrap values (resamples × origins)", bootstrap * n,
+                              lim.max_matrix_values)
+    return int(n)
 
 
 def _labels(models: Sequence[Any] | Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -329,6 +354,7 @@ def backtest(
     confidence: float = 0.95,
     seed: int = 0,
     progress: bool | None = None,
+    max_origins: int | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of ``models`` on ``incidents``.
 
@@ -342,12 +368,16 @@ def backtest(
 
     Returns a :class:`BacktestResult`; ``result.frame`` is the tidy table (model, origin,
     coverage, metric, value, n_test).
+
+    More than ``max_origins`` origins (default: ``placewise.limits().max_backtest_origins``,
+    5,000) raise :class:`~placewise.TooLargeError` before any model is fitted: each origin refits
+    every model, so ``step="1min"`` over a month (43,200 origins) is refused unless asked for.
     """
     step_td = _timedelta(step, "step")
     horizon_td = step_td if horizon is None else _timedelta(horizon, "horizon")
     window_td = _timedelta(train_window, "train_window")
     covs = _coverages(coverage)
-    if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+    if not isinstance(bootstrap, (int, np.integer)) or isinstance(bootstrap, bool) or bootstrap < 0:
         raise InvalidParameterError(f"invalid parameter `bootstrap`: must be an integer >= 0, got {bootstrap!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise param_error("seed", f"must be a non-negative integer, got {seed!r}")
@@ -372,7 +402,8 @@ def backtest(
         raise InvalidParameterError(
             f"invalid parameter `end`: {t1} is after the last incident ({last}); test windows would be empty"
         )
-    origins = list(pd.date_range(t0, t1, freq=step_td, inclusive="left"))
+    n_origins = _check_origins(t0, t1, step_td, max_origins, int(bootstrap))
+    origins = [t0 + k * step_td for k in range(n_origins)]
     labelled = _labels(models)
     if baseline is None:
         from .models import Naive

@@ -239,6 +239,7 @@ pub fn concentration(
     let q = (budget / params.unit).round().max(1.0);
     if q > MAX_QUANTA as f64 {
         return Err(Error::TooLarge {
+            param: "unit".into(),
             what: "baseline quanta (budget / unit)".into(),
             requested: q as u64,
             limit: MAX_QUANTA,

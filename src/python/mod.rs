@@ -13,6 +13,7 @@ mod error;
 mod evaluate;
 mod gate;
 mod feedback;
+mod limits;
 mod models;
 mod oversight;
 mod provenance;
@@ -45,6 +46,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     report::register(m)?;
     risk_factors::register(m)?;
     provenance::register(m)?;
+    limits::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the
     // hand-written stub need not repeat every name.
     m.delattr("__all__")?;

@@ -109,11 +109,26 @@ def load_chicago(cell_size: float = 150.0, **kwargs: Any) -> CityData:
                     cell_size, "bundled Chicago aggravated assaults 2018-2019", **kwargs)
 
 
+def _data_dir(data_dir: str | os.PathLike[str], name: str) -> Path:
+    """``data_dir/name``, or a PlacewiseIOError saying in words what is missing."""
+    from ..exceptions import PlacewiseIOError, param_error
+
+    if not isinstance(data_dir, (str, os.PathLike)):
+        raise param_error("data_dir", f"expected a directory path, got {type(data_dir).__name__}")
+    d = Path(data_dir) / name
+    if not d.is_dir():
+        where = "does not exist" if not Path(data_dir).exists() else f"has no folder {name}"
+        e = PlacewiseIOError(f"could not read the data set: the directory {os.fspath(data_dir)} {where}")
+        e.filename = os.fspath(d)
+        raise e
+    return d
+
+
 def read_chicago(data_dir: str | os.PathLike[str], cell_size: float = 150.0, **kwargs: Any) -> CityData:
     """The full Chicago set (2010–2019) from ``data_dir``/chicago_agg_assault_2010_2019."""
     import geopandas as gpd
 
-    d = Path(data_dir) / "chicago_agg_assault_2010_2019"
+    d = _data_dir(data_dir, "chicago_agg_assault_2010_2019")
     frame = pd.read_csv(d / "chicago_aggravated_assaults.csv.gz", dtype={"date": "string"})
     areas = gpd.read_file(d / "chicago_community_areas_2020.geojson")
     districts = gpd.read_file(d / "chicago_police_districts.kml")
@@ -138,7 +153,7 @@ def toronto_incidents_frame(data_dir: str | os.PathLike[str]) -> pd.DataFrame:
       "Weston-Pellam Park" alias).
     * The engineered ``Pub_Id``/``Park_Id``/``PS_Id`` columns are not read.
     """
-    d = Path(data_dir) / "toronto_mci_2014_2021"
+    d = _data_dir(data_dir, "toronto_mci_2014_2021")
     cols = ["occurrencedate", "occurrencehour", "MCI", "premises_type", "Neighbourhood", "Lat", "Long"]
     parts = [pd.read_csv(d / f, usecols=cols, dtype={"occurrencedate": "string"}) for f in ("mci_train.csv.gz", "mci_test.csv.gz")]
     df = pd.concat(parts, ignore_index=True)
@@ -155,7 +170,7 @@ def toronto_neighbourhoods(data_dir: str | os.PathLike[str]) -> gpd.GeoDataFrame
     """The 140 neighbourhoods joined to the 2016 visible-minority counts (by normalised name)."""
     import geopandas as gpd
 
-    d = Path(data_dir) / "toronto_mci_2014_2021"
+    d = _data_dir(data_dir, "toronto_mci_2014_2021")
     hoods = gpd.read_file(d / "neighbourhoods_historical_140_epsg4326.geojson")
     vm = pd.read_csv(d / "neighbourhood_visible_minority_2016.csv")
     hoods["hood_key"] = hoods["AREA_NAME"].map(normalise_name)
