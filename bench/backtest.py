@@ -10,14 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 
 import placewise as pw
 
 
 def main() -> None:
     data = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("PLACEWISE_SHARED_DATA", "../shared/data")
-    warnings.simplefilter("ignore")
     city = pw.datasets.read_chicago(data)
     models = {"KDE": pw.KDE(bandwidth=600, mode="binned", window_days=365), "Prospective": pw.ProspectiveHotspot(),
               "SEPP (grid)": pw.SEPP(kind="grid")}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 
 import placewise as pw
 
@@ -19,7 +18,6 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=100)
     ap.add_argument("--replicates", type=int, default=50)
     a = ap.parse_args()
-    warnings.simplefilter("ignore")
     city = pw.datasets.load_chicago(cell_size=150)
     truth = pw.KDE(bandwidth=600, mode="binned").fit(city.incidents, city.grid).predict()
     t0 = time.perf_counter()

@@ -39,8 +39,8 @@ def main() -> None:
     cells_gdf = grid.to_geodataframe()
 
     def placewise_route() -> np.ndarray:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True):  # kept, not shown: third-party noise
+            warnings.simplefilter("always")
             inc = pw.Incidents.from_frame(df, x="longitude", y="latitude", t="date", tz="America/Chicago",
                                           category="loc_cat", region=region)
         return grid.cell_of(inc.x, inc.y)

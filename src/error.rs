@@ -71,11 +71,16 @@ pub enum Error {
         /// Why it cannot be met.
         reason: String,
     },
-    /// An audit policy blocked a result.
-    #[error("audit policy violated: {}", .checks.join("; "))]
+    /// An audit policy blocked a result. Like geo's k-means error that carries the partial
+    /// clustering, it carries the blocked plan so that it can be reviewed (never used as if
+    /// accepted).
+    #[error("audit policy violated: {}", .failed_checks.join("; "))]
     PolicyViolation {
         /// One line per failed check.
-        checks: Vec<String>,
+        failed_checks: Vec<String>,
+        /// The plan the gate blocked, with its audits and decision (None when the check ran
+        /// without a plan).
+        blocked: Option<crate::audit::gate::Blocked>,
     },
     /// A hash-chained run log failed verification.
     #[error("run log verification failed at record {record}: {reason}")]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +34,10 @@ import pandas as pd
 
 from . import _native
 from ._export import csv_text
-from .exceptions import data_error, param_error
-from .space import Grid, Population, _polygons
+from ._override import make_override
+from ._results import ConcentrationAudit, DisparityAudit
+from .exceptions import PolicyViolation, data_error, param_error
+from .space import Grid, Population, dominant_polygon
 from .surface import Surface
 
 if TYPE_CHECKING:
@@ -44,7 +46,10 @@ if TYPE_CHECKING:
 
 STRATEGIES = ("top_k", "proportional", "randomized", "fair")
 
-__all__ = ["Budget", "Allocation", "Plan", "PriceOfFairness", "allocate", "allocate_shifts", "district_of_cells", "STRATEGIES"]
+__all__ = ["Budget", "Allocation", "Plan", "PriceOfFairness", "allocate", "allocate_shifts", "district_of_cells", "STRATEGIES",
+           "AUDITS"]
+
+AUDITS = ("disparity", "concentration", "data", "feedback")
 
 
 _param_error = param_error
@@ -145,20 +150,8 @@ def district_of_cells(districts: Any, grid: Grid) -> tuple[np.ndarray, list[str]
     ids = grid.cell_ids
     if hasattr(districts, "geometry"):
         gdf = districts
-        if gdf.crs is None:
-            raise _param_error("districts", "the layer has no CRS; set one with set_crs()")
         labels = [str(v) for v in (gdf["district"] if "district" in gdf.columns else gdf.index)]
-        proj = gdf.to_crs(grid.crs)
-        layer = [_polygons(g, i) for i, g in enumerate(proj.geometry)]
-        indptr, cell, weight, area, _ = _native.areal_weights(layer, grid._native)
-        poly = np.repeat(np.arange(len(layer)), np.diff(indptr.astype(np.int64)))
-        overlap = weight * area[poly]
-        best = np.full(grid.n_cells, -1, dtype=np.int64)
-        best_area = np.zeros(grid.n_cells)
-        for p, c, a in zip(poly, cell.astype(np.int64), overlap):
-            if a > best_area[c]:
-                best[c], best_area[c] = p, a
-        per_poly = best[ids]
+        per_poly = dominant_polygon(gdf, grid, name="districts")[ids]
         # Several polygons may share a label (a district drawn in pieces): merge them.
         names = list(dict.fromkeys(labels))
         index = {n: i for i, n in enumerate(names)}
@@ -195,8 +188,8 @@ def _population(population: Population | None, grid: Grid) -> tuple[np.ndarray |
     pg = population.grid
     if pg is not grid and (pg.shape != grid.shape or not np.array_equal(pg.mask(), grid.mask())):
         raise _param_error("population", "is on a different grid from the surface")
-    counts = np.ascontiguousarray(population.counts[grid.cell_ids], dtype=np.float64)
-    return counts, list(population.groups)
+    counts = np.ascontiguousarray(population.counts, dtype=np.float64)
+    return counts, [str(g) for g in population.groups]
 
 
 def _reference(reference: str | None, groups: list[str] | None) -> int | None:
@@ -223,20 +216,24 @@ def _common(strategy: str, population: Any, seed: Any, tau: Any, epsilon: Any) -
 
 
 class Allocation:
-    """Units per active cell, what they cover, and how they were made.
+    """Units per active cell, what they cover, how they were made, and the gate's verdict.
 
     Attributes: ``units`` (per active cell, in ``cell_ids`` order), ``expected_units`` (the
     exact proportional share for ``proportional``, the sampling target for ``randomized``,
     ``units`` otherwise), ``risk_covered`` (``Σ risk · units``), ``total_risk``,
     ``risk_share`` (``risk_covered / total_risk``), ``exposure`` (per-capita exposure by group,
     when a population was given), ``price_of_fairness`` (for ``fair``), ``strategy``,
-    ``params``, ``budget``, ``surface``, ``audit`` (filled by the audit module).
+    ``params``, ``budget``, ``surface``; and from the gate: ``audit`` (the
+    :class:`~placewise.audit.DisparityAudit`, when a population was given), ``concentration``,
+    ``audit_summary`` (what the policy was checked against) and ``decision`` (status
+    ``"passed"``, ``"overridden"``, ``"blocked"`` or ``"no_policy"``, the failed checks, the
+    skipped audits, the override record, and the policy's name and source).
     """
 
-    audit: Any = None
-
-    def __init__(self, *, surface: Surface, budget: Budget, strategy: str, params: dict[str, Any], result: dict[str, Any],
-                 population: Population | None, districts: tuple[np.ndarray, list[str]] | None) -> None:
+    def __init__(self, *, surface: Surface, budget: Budget, strategy: str, params: dict[str, Any],
+                 audited: _native.AuditedAllocation, population: Population | None,
+                 districts: tuple[np.ndarray, list[str]] | None, concentration_seed: int = 0) -> None:
+        result = audited.allocation
         self.surface = surface
         self.grid: Grid = surface.grid
         self.budget = budget
@@ -245,22 +242,41 @@ class Allocation:
         self.population = population
         self.cell_ids = surface.grid.cell_ids
         self.risk = surface.values.ravel()[self.cell_ids]
-        self.units: np.ndarray = result["dose"]
-        self.expected_units: np.ndarray = result["expected_dose"]
-        self.risk_covered: float = result["risk_covered"]
-        self.total_risk: float = result["total_risk"]
+        self.units: np.ndarray = result.dose
+        self.expected_units: np.ndarray = result.expected_dose
+        self.risk_covered: float = result.risk_covered
+        self.total_risk: float = result.total_risk
         groups = population.groups if population is not None else None
+        exposure = result.exposure
         self.exposure: pd.Series | None = (
-            pd.Series(result["exposure"], index=groups, name="exposure_per_capita") if result["exposure"] is not None else None
+            pd.Series(exposure, index=groups, name="exposure_per_capita") if exposure is not None else None
         )
-        self.average_exposure: float | None = result["average_exposure"]
-        pof = result["price_of_fairness"]
+        self.average_exposure: float | None = result.average_exposure
+        pof = result.price_of_fairness
         self.price_of_fairness: PriceOfFairness | None = PriceOfFairness(*pof) if pof is not None else None
         self._districts = districts
-        self.audit = None
-        self._concentration: Any = None
-        self.policy_decision: Any = None
-        self.overrides: list[dict[str, Any]] = []
+        self._audited = audited
+        self.decision: _native.Decision = audited.decision
+        self.audit_summary: _native.AuditSummary = audited.summary
+        dis = audited.disparity
+        self.audit: DisparityAudit | None = DisparityAudit(dis) if dis is not None else None
+        conc = audited.concentration
+        self._concentration: ConcentrationAudit | None = ConcentrationAudit(conc) if conc is not None else None
+        self._concentration_seed = concentration_seed
+
+    @property
+    def blocked(self) -> bool:
+        """True when the policy blocked this plan (it reached you through
+        :class:`~placewise.PolicyViolation`'s ``.blocked``): it must not be deployed."""
+        return self.decision.status == "blocked"
+
+    @property
+    def overrides(self) -> list[dict[str, str]]:
+        """The override of this plan's failed checks, as rows for a report (empty without one)."""
+        o = self.decision.override
+        if o is None:
+            return []
+        return [{"by": o.by, "at": o.at, "reason": o.reason, "failed_checks": "; ".join(self.decision.failed_checks)}]
 
     @property
     def risk_share(self) -> float:
@@ -295,40 +311,20 @@ class Allocation:
         return self.units_grid().ravel()
 
     @property
-    def concentration(self) -> Any:
-        """Gini/Theil of the units across cells next to a random allocation of the same budget
-        (:func:`placewise.audit.concentration`, computed on first use and kept)."""
+    def concentration(self) -> ConcentrationAudit:
+        """Gini/Theil of the units across cells next to a random allocation of the same budget:
+        the gate's audit when a policy was applied, else computed on first use (999 random
+        allocations, seeded like the gate) and kept."""
         if self._concentration is None:
-            from .audit import concentration
-
-            self._concentration = concentration(self, grid=self.grid, seed=int(self.params.get("seed") or 0))
+            active = np.ascontiguousarray(self.grid.mask().ravel())
+            raw = _native.concentration(np.ascontiguousarray(self.dose), active, None, unit=1.0, simulations=999,
+                                        confidence=0.95, seed=self._concentration_seed)
+            self._concentration = ConcentrationAudit(raw)
         return self._concentration
 
-    def _audit_hook(self, policy: Any = None, override_reason: str | None = None, audit_seed: int = 0) -> None:
-        """Attaches the audits and enforces ``policy``.
-
-        With a population, ``self.audit`` is the :class:`~placewise.audit.DisparityAudit`
-        (exposure by group with bootstrap intervals). With a policy, the disparity and
-        concentration summaries are checked; a failure raises
-        :class:`~placewise.PolicyViolation` unless ``override_reason`` is given, in which case
-        the override is kept in ``self.policy_decision`` and ``self.overrides``.
-        """
-        from .audit import disparity
-
-        if self.population is not None:
-            self.audit = disparity(self, self.population, seed=audit_seed, incidents_per_cell=self.surface)
-        if policy is None:
-            if override_reason is not None:
-                raise _param_error("override_reason", "given without a policy: there is nothing to override")
-            return
-        from .policy import enforce, summarize
-
-        summary = summarize(disparity=self.audit, concentration=self.concentration)
-        self.policy_decision = enforce(policy, summary, override_reason)
-        if self.policy_decision.overridden:
-            self.overrides.append({"reason": self.policy_decision.override_reason,
-                                   "failed_checks": "; ".join(self.policy_decision.failed_checks),
-                                   "when_utc": self.policy_decision.decided_at_utc})
+    def decision_dict(self) -> dict[str, Any]:
+        """The decision as plain values (for logs, GeoJSON and reports)."""
+        return decision_dict(self.decision)
 
     def to_frame(self, patrolled_only: bool = False) -> pd.DataFrame:
         """One row per active cell: cell_id, row, col, x, y (centre), risk, units, expected_units
@@ -342,6 +338,8 @@ class Allocation:
         if self._districts is not None:
             lab, names = self._districts
             df["district"] = [names[i] if i >= 0 else None for i in lab]
+        if self.decision.status != "no_policy":
+            df["decision"] = self.decision.status.upper()
         if patrolled_only:
             df = df[df["units"] > 0].reset_index(drop=True)
         return df
@@ -375,6 +373,7 @@ class Allocation:
             out["exposure_per_capita"] = {str(k): float(v) for k, v in self.exposure.items()}
         if self.price_of_fairness is not None:
             out["price_of_fairness"] = self.price_of_fairness.__dict__.copy()
+        out["decision"] = self.decision_dict()
         return out
 
     def to_geojson(self, path: str | os.PathLike[str] | None = None, patrolled_only: bool = True) -> str:
@@ -407,19 +406,20 @@ class Allocation:
         u = self.units_grid()
         im = ax.imshow(np.where(u > 0, u, np.nan), origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, **kwargs)
         ax.figure.colorbar(im, ax=ax, label="units", shrink=0.8)
-        ax.set_title(f"{self.strategy}: {self.budget.units:g} units, {100 * self.risk_share:.1f}% of risk covered")
+        stamp = "BLOCKED — " if self.blocked else ""
+        ax.set_title(f"{stamp}{self.strategy}: {self.budget.units:g} units, {100 * self.risk_share:.1f}% of risk covered")
         ax.set_aspect("equal")
         return ax
 
     def __repr__(self) -> str:
-        s = (f"<Allocation {self.strategy}: {self.budget.units:g} units on {int((self.units > 0).sum())} cells, "
+        s = (f"<Allocation {'BLOCKED ' if self.blocked else ''}{self.strategy}: {self.budget.units:g} units on {int((self.units > 0).sum())} cells, "
              f"risk covered {self.risk_covered:.4g} ({100 * self.risk_share:.1f}%)")
         if self.price_of_fairness is not None:
             s += f", {self.price_of_fairness}"
         return s + ">"
 
     def _repr_html_(self) -> str:
-        rows = [("strategy", self.strategy), ("budget", repr(self.budget)),
+        rows = [("decision", self.decision.status), ("strategy", self.strategy), ("budget", repr(self.budget)),
                 ("cells patrolled", f"{int((self.units > 0).sum()):,} of {len(self.units):,}"),
                 ("risk covered", f"{self.risk_covered:.4g} ({100 * self.risk_share:.1f}% of {self.total_risk:.4g})")]
         rows += [(k, str(v)) for k, v in self.params.items()]
@@ -453,6 +453,76 @@ def _budget(budget: Any) -> Budget:
     raise _param_error("budget", f"expected a Budget or a number of units, got {budget!r}")
 
 
+def decision_dict(d: _native.Decision) -> dict[str, Any]:
+    """A gate decision as plain values (for logs, GeoJSON properties and reports)."""
+    o = d.override
+    return {
+        "status": d.status,
+        "failed_checks": list(d.failed_checks),
+        "skipped_audits": [{"audit": k.audit, "reason": k.reason, "by_caller": k.by_caller} for k in d.skipped_audits],
+        "override": None if o is None else {"reason": o.reason, "by": o.by, "at": o.at},
+        "policy_name": d.policy_name,
+        "policy_source": d.policy_source,
+    }
+
+
+def _native_policy(policy: Any) -> _native.AuditPolicy | None:
+    if policy is None:
+        return None
+    native = getattr(policy, "_native", policy)
+    if not isinstance(native, _native.AuditPolicy):
+        raise param_error("policy", f"expected an AuditPolicy (placewise.AuditPolicy), got {type(policy).__name__}")
+    return native
+
+
+def _skip(skip_audits: Any) -> list[str]:
+    if skip_audits is None:
+        return []
+    if isinstance(skip_audits, str):  # one name, never its characters
+        return [skip_audits]
+    if not isinstance(skip_audits, Iterable):
+        raise param_error("skip_audits", f"expected audit names, got {type(skip_audits).__name__}")
+    out = []
+    for k in skip_audits:
+        if not isinstance(k, str):
+            raise param_error("skip_audits", f"audit names are text, got {k!r}")
+        out.append(k)
+    return out
+
+
+def _extra_audits(provenance: Any, feedback: Any) -> dict[str, Any]:
+    """The data-provenance share and the feedback verdict of audits run outside the gate."""
+    out: dict[str, Any] = {}
+    if provenance is not None:
+        summ = provenance.summary() if hasattr(provenance, "summary") else provenance
+        if not isinstance(summ, Mapping) or "discovered_share" not in summ:
+            raise param_error("provenance", "expected a data-provenance audit (placewise.audit.data_provenance)")
+        v = summ["discovered_share"]
+        out["discovered_share"] = None if v is None else float(v)
+    if feedback is not None:
+        summ = feedback.summary() if hasattr(feedback, "summary") else feedback
+        if not isinstance(summ, Mapping) or not isinstance(summ.get("verdict"), str):
+            raise param_error("feedback", "expected a feedback audit with a verdict (placewise.audit.feedback, "
+                                          "compare_mitigations or ensign_urn)")
+        out["feedback_verdict"] = summ["verdict"]
+    return out
+
+
+def _gate_kwargs(policy: Any, override_reason: Any, override_by: Any, skip_audits: Any, seed: int | None,
+                 provenance: Any, feedback: Any) -> dict[str, Any]:
+    return {
+        "policy": _native_policy(policy),
+        "override_record": make_override(override_reason, override_by),
+        "skip_audits": _skip(skip_audits),
+        "audit_seed": 0 if seed is None else int(seed),
+        **_extra_audits(provenance, feedback),
+    }
+
+
+def _incidents(surface: Surface) -> np.ndarray:
+    return np.ascontiguousarray(surface.values.ravel(), dtype=np.float64)
+
+
 def allocate(
     surface: Surface,
     budget: Budget | float,
@@ -465,8 +535,13 @@ def allocate(
     districts: Any = None,
     policy: Any = None,
     override_reason: str | None = None,
+    override_by: str | None = None,
+    skip_audits: Sequence[str] | str | None = None,
+    provenance: Any = None,
+    feedback: Any = None,
 ) -> Allocation:
-    """Places ``budget`` over the active cells of ``surface`` with ``strategy``.
+    """Places ``budget`` over the active cells of ``surface`` with ``strategy``, audits the plan
+    and applies ``policy`` — one call to the gate of the Rust core.
 
     Parameters
     ----------
@@ -474,18 +549,26 @@ def allocate(
     budget : a :class:`Budget` (or a number of units).
     strategy : ``"top_k"``, ``"proportional"``, ``"randomized"`` or ``"fair"``.
     population : people by group per cell; required by ``fair``. When given, the allocation
-        reports each group's per-capita exposure. A group with no people is refused
-        (its per-capita exposure would be undefined).
-    seed : required by ``randomized``.
+        carries its disparity audit (``.audit``) and each group's per-capita exposure. A group
+        with no people is refused (its per-capita exposure would be undefined).
+    seed : required by ``randomized``; also seeds the audits' bootstrap (0 when None).
     tau : ``fair`` keeps each group's exposure within ``[tau, 1/tau]`` of the reference; in (0, 1].
     reference : a group name, or None for the population average (``fair``).
     epsilon : ``randomized``'s exploration floor in [0, 1]: the share of the budget spread
         uniformly over all cells.
     districts : polygon layer (or one label per active cell) for district caps/minimums; a
         cell belongs to the district polygon that overlaps it most.
-    policy, override_reason : an :class:`~placewise.AuditPolicy` to enforce: a failed check
-        raises :class:`~placewise.PolicyViolation` unless ``override_reason`` (a written
-        justification, recorded on the allocation) is given.
+    policy : an :class:`~placewise.AuditPolicy` (e.g. :meth:`AuditPolicy.default`). A failed
+        check raises :class:`~placewise.PolicyViolation`, whose ``.blocked`` is this plan
+        (marked blocked), unless overridden. Without a policy the decision says "no_policy".
+    override_reason, override_by : a written justification (at least 10 visible characters)
+        and who gives it (default: the system user name); recorded with the time in
+        ``decision.override``.
+    skip_audits : audits the policy must not check ("disparity", "concentration", "data",
+        "feedback"): an explicit choice, recorded in ``decision.skipped_audits``. The default
+        policy fails a plan without a disparity audit (no population) unless it is skipped.
+    provenance, feedback : a data-provenance audit and a feedback audit run beforehand, for the
+        policy's ``[data]`` and ``[feedback]`` checks.
 
     Examples
     --------
@@ -497,20 +580,36 @@ def allocate(
     [1, 4]
     >>> float(a.risk_covered)
     9.0
+    >>> a.decision.status
+    'no_policy'
     """
     budget = _budget(budget)
     _common(strategy, population, seed, tau, epsilon)
     risk = _risk(surface)
-    counts, groups = _population(population, surface.grid)
+    grid = surface.grid
+    counts, groups = _population(population, grid)
     ref = _reference(reference, groups) if strategy == "fair" else None
-    dist = district_of_cells(districts, surface.grid) if districts is not None else None
+    dist = district_of_cells(districts, grid) if districts is not None else None
     nb = budget._native(dist)
-    result = _native.allocate(risk, nb, strategy, epsilon=float(epsilon), seed=None if seed is None else int(seed),
-                              tau=float(tau), reference=ref, population=counts, groups=groups)
-    alloc = Allocation(surface=surface, budget=budget, strategy=strategy, params=_params(strategy, seed, tau, reference, epsilon),
-                       result=result, population=population, districts=dist)
-    alloc._audit_hook(policy=policy, override_reason=override_reason, audit_seed=0 if seed is None else int(seed))
-    return alloc
+    gk = _gate_kwargs(policy, override_reason, override_by, skip_audits, seed, provenance, feedback)
+    params = _params(strategy, seed, tau, reference, epsilon)
+    conc_seed = int(params.get("seed") or 0)
+    incidents = _incidents(surface) if counts is not None else None
+    active = np.ascontiguousarray(grid.mask().ravel())
+
+    def wrap(audited: _native.AuditedAllocation) -> Allocation:
+        return Allocation(surface=surface, budget=budget, strategy=strategy, params=params, audited=audited,
+                          population=population, districts=dist, concentration_seed=conc_seed)
+
+    try:
+        audited = _native.gate(risk, active, nb, strategy, epsilon=float(epsilon), seed=None if seed is None else int(seed),
+                               tau=float(tau), reference=ref, population=counts, groups=groups, incidents=incidents,
+                               concentration_seed=conc_seed, **gk)
+    except PolicyViolation as e:
+        if isinstance(e.blocked, _native.AuditedAllocation):
+            e.blocked = wrap(e.blocked)
+        raise
+    return wrap(audited)
 
 
 class Plan:
@@ -520,8 +619,21 @@ class Plan:
     ``shift`` column; ``units_total`` sums units per active cell over the shifts.
     """
 
-    def __init__(self, shifts: dict[str, Allocation]) -> None:
+    def __init__(self, shifts: dict[str, Allocation], audited: _native.AuditedPlan | None = None) -> None:
         self.shifts = shifts
+        self._audited = audited
+        #: The decision on the whole plan (its failed checks name the shift or "whole plan").
+        self.decision: _native.Decision | None = None if audited is None else audited.decision
+        dis = None if audited is None else audited.disparity
+        #: Disparity audit of the shifts' summed units (plans of two shifts or more, with a population).
+        self.audit: DisparityAudit | None = DisparityAudit(dis) if dis is not None else None
+        conc = None if audited is None else audited.concentration
+        self.concentration: ConcentrationAudit | None = ConcentrationAudit(conc) if conc is not None else None
+
+    @property
+    def blocked(self) -> bool:
+        """True when the policy blocked the plan (it must not be deployed)."""
+        return self.decision is not None and self.decision.status == "blocked"
 
     @property
     def names(self) -> list[str]:
@@ -545,12 +657,17 @@ class Plan:
         return np.sum([a.units for a in self.shifts.values()], axis=0)
 
     def to_frame(self, patrolled_only: bool = False) -> pd.DataFrame:
+        """The shifts' frames stacked, with a ``shift`` column (and ``decision``: the whole
+        plan's, when a policy was applied)."""
         frames = []
         for name, a in self.shifts.items():
             df = a.to_frame(patrolled_only)
             df.insert(0, "shift", name)
             frames.append(df)
-        return pd.concat(frames, ignore_index=True)
+        df = pd.concat(frames, ignore_index=True)
+        if self.decision is not None and self.decision.status != "no_policy":
+            df["decision"] = self.decision.status.upper()
+        return df
 
     def summary(self) -> pd.DataFrame:
         """One row per shift: strategy, units, cells patrolled, risk covered and share."""
@@ -575,7 +692,7 @@ class Plan:
         return axes
 
     def __repr__(self) -> str:
-        return f"<Plan {len(self.shifts)} shifts ({', '.join(self.shifts)}), risk covered {self.risk_covered:.4g}>"
+        return f"<Plan {'BLOCKED ' if self.blocked else ''}{len(self.shifts)} shifts ({', '.join(self.shifts)}), risk covered {self.risk_covered:.4g}>"
 
     def _repr_html_(self) -> str:
         return f"<div><b>{html.escape(repr(self))}</b>{self.summary().to_html(float_format=lambda v: f'{v:.4g}')}</div>"
@@ -591,11 +708,23 @@ def allocate_shifts(
     reference: str | None = None,
     epsilon: float = 0.1,
     districts: Any = None,
+    policy: Any = None,
+    override_reason: str | None = None,
+    override_by: str | None = None,
+    skip_audits: Sequence[str] | str | None = None,
+    provenance: Any = None,
+    feedback: Any = None,
 ) -> Plan:
     """Allocates several shifts at once, in parallel: a surface per shift (a dict name →
     Surface, or a list named ``shift0``, ``shift1``…), a budget per shift (one for all, or a
     dict/list matching the surfaces). With ``randomized``, shift ``i`` draws from its own
     stream derived from ``(seed, i)``, so the plan does not depend on the number of threads.
+
+    The plan passes the same gate as :func:`allocate`, per shift (shift ``i``'s audits are
+    seeded with ``seed + i``) and for the whole plan (the shifts' units summed): a failed check
+    anywhere raises :class:`~placewise.PolicyViolation` whose ``.blocked`` is the
+    :class:`Plan`, unless ``override_reason`` is given. ``policy``, ``override_reason``,
+    ``override_by``, ``skip_audits``, ``provenance`` and ``feedback`` are as in :func:`allocate`.
     """
     if isinstance(surfaces, Mapping):
         names = [str(k) for k in surfaces]
@@ -627,12 +756,24 @@ def allocate_shifts(
     counts, groups = _population(population, grid)
     ref = _reference(reference, groups) if strategy == "fair" else None
     dist = district_of_cells(districts, grid) if districts is not None else None
-    results = _native.allocate_shifts(risks, [b._native(dist) for b in bl], strategy, epsilon=float(epsilon),
-                                      seed=None if seed is None else int(seed), tau=float(tau), reference=ref,
-                                      population=counts, groups=groups)
+    gk = _gate_kwargs(policy, override_reason, override_by, skip_audits, seed, provenance, feedback)
     params = _params(strategy, seed, tau, reference, epsilon)
-    shifts = {n: Allocation(surface=s, budget=b, strategy=strategy, params=dict(params), result=r, population=population, districts=dist)
-              for n, s, b, r in zip(names, surfs, bl, results)}
-    for i, a in enumerate(shifts.values()):
-        a._audit_hook(audit_seed=(0 if seed is None else int(seed)) + i)
-    return Plan(shifts)
+    conc_seed = int(params.get("seed") or 0)
+    incidents = [_incidents(s) for s in surfs] if counts is not None else None
+
+    def wrap(audited: _native.AuditedPlan) -> Plan:
+        shifts = {n: Allocation(surface=s, budget=b, strategy=strategy, params=dict(params), audited=a,
+                                population=population, districts=dist, concentration_seed=conc_seed)
+                  for n, s, b, a in zip(names, surfs, bl, audited.shifts)}
+        return Plan(shifts, audited)
+
+    try:
+        audited = _native.gate_shifts(names, risks, [b._native(dist) for b in bl], np.ascontiguousarray(grid.mask().ravel()),
+                                      strategy, incidents=incidents, epsilon=float(epsilon),
+                                      seed=None if seed is None else int(seed), tau=float(tau), reference=ref,
+                                      population=counts, groups=groups, concentration_seed=conc_seed, **gk)
+    except PolicyViolation as e:
+        if isinstance(e.blocked, _native.AuditedPlan):
+            e.blocked = wrap(e.blocked)
+        raise
+    return wrap(audited)

@@ -1,8 +1,13 @@
 """The ``placewise`` command line.
 
 Exit codes: 0 success; 1 an error (one clear line on stderr; a traceback only with --debug);
-2 a usage error; 3 an audit-policy violation (the outputs are still written, so the blocked
-plan can be reviewed).
+2 a usage error; 3 an audit-policy violation (the blocked plan is still written, named
+``*.BLOCKED.*`` with a ``decision`` column, so that it can be reviewed but not mistaken).
+
+``demo``, ``allocate`` and ``audit`` apply the audit policy shipped with the package unless
+``--policy PATH`` names another or ``--no-policy`` is given (the report then says "no policy
+applied" first). ``--override-reason`` / ``--override-by`` record an override;
+``--skip-audit NAME`` skips one audit explicitly (recorded).
 """
 
 from __future__ import annotations
@@ -88,9 +93,38 @@ def _city(args: argparse.Namespace) -> Any:
 
 
 def _policy(args: argparse.Namespace) -> Any:
-    from .policy import AuditPolicy
+    """The policy the command applies: --policy PATH, none with --no-policy, else the packaged
+    default."""
+    from .audit.policy import AuditPolicy
 
-    return AuditPolicy.from_file(args.policy) if getattr(args, "policy", None) else None
+    if getattr(args, "no_policy", False):
+        if args.policy:
+            raise SystemExit("placewise: error: --policy and --no-policy exclude each other")
+        return None
+    return AuditPolicy.from_file(args.policy) if args.policy else AuditPolicy.default()
+
+
+def _gate_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"policy": _policy(args), "override_reason": args.override_reason, "override_by": args.override_by,
+            "skip_audits": list(args.skip_audit or [])}
+
+
+def _policy_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("audit policy")
+    g.add_argument("--policy", default=None, metavar="PATH",
+                   help="audit policy TOML (default: the policy shipped with placewise); a failed check exits with code 3")
+    g.add_argument("--no-policy", action="store_true", help="apply no policy (the report says so in its first verdict row)")
+    g.add_argument("--override-reason", default=None,
+                   help="written justification (10+ visible characters) to proceed despite failed checks; recorded")
+    g.add_argument("--override-by", default=None, help="who overrides (default: the system user name); recorded")
+    g.add_argument("--skip-audit", action="append", default=None, metavar="NAME",
+                   choices=["disparity", "concentration", "data", "feedback"],
+                   help="do not check this audit (repeatable); the skip is recorded in the decision")
+
+
+def _blocked_path(path: str) -> Path:
+    p = Path(path)
+    return p.with_name(f"{p.stem}.BLOCKED{p.suffix}")
 
 
 # ------------------------------------------------------------------------------- commands
@@ -98,26 +132,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The whole chain on the bundled Chicago sample."""
     from . import datasets
     from .pipeline import run_chain
-    from .policy import AuditPolicy
 
     say = _say(args)
     t0 = time.perf_counter()
     say("loading the bundled Chicago sample (aggravated assaults 2018–2019, 77 community areas, ACS counts)…")
     city = datasets.load_chicago(cell_size=args.cell_size)
     say(city.incidents.quality.summary())
-    policy_path = Path(args.policy) if args.policy else Path(__file__).resolve().parents[2] / "audits" / "policy.toml"
-    policy = AuditPolicy.from_file(policy_path) if policy_path.exists() else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = run_chain(
-            city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="kde",
-            units=args.units, strategy="fair", policy=policy, seed=args.seed, say=say, progress=_progress(args),
-            title="placewise audit report — Chicago aggravated assaults (bundled sample)",
-            context={"purpose": "Demonstration on public data: where should 60 patrol units go in December 2019, and "
-                                "who would bear that patrol? Not an operational deployment.",
-                     "operator": "placewise demo (no agency)"},
-        )
+    res = run_chain(
+        city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="kde",
+        units=args.units, strategy="fair", seed=args.seed, say=say, progress=_progress(args),
+        title="placewise audit report — Chicago aggravated assaults (bundled sample)",
+        context={"purpose": "Demonstration on public data: where should 60 patrol units go in December 2019, and "
+                            "who would bear that patrol? Not an operational deployment.",
+                 "operator": "placewise demo (no agency)"},
+        **_gate_options(args),
+    )
     say(f"wrote {res.files['report_html']} (and .json, .md), the allocation as GeoJSON/CSV, and {res.files['run_log']}")
+    say(f"decision: {res.plan.decision.status} ({res.plan.decision.policy_name or 'no policy applied'})")
     say("verdicts: " + ", ".join(f"{v['status']}" for v in res.report.document["verdicts"]))
     say(f"done in {time.perf_counter() - t0:.1f} s")
     return EXIT_OK
@@ -162,8 +193,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
     city = _city(args)
     s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
-    kw: dict[str, Any] = {"population": city.population, "seed": args.seed, "policy": _policy(args),
-                          "override_reason": args.override_reason}
+    kw: dict[str, Any] = {"population": city.population, "seed": args.seed, **_gate_options(args)}
     if args.strategy == "fair":
         kw.update(tau=args.tau, reference=args.reference)
     if args.strategy == "randomized":
@@ -171,7 +201,10 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     try:
         plan = allocate(s, budget=Budget(units=args.units, per_cell_cap=args.per_cell_cap), strategy=args.strategy, **kw)
     except PolicyViolation as e:
-        print("placewise: policy violation:\n  " + "\n  ".join(e.checks), file=sys.stderr)
+        out = _blocked_path(args.out)
+        if e.blocked is not None:
+            e.blocked.to_csv(out) if out.suffix.lower() == ".csv" else e.blocked.to_geojson(out)
+        print(f"placewise: policy violation (the blocked plan is in {out}): " + "; ".join(e.failed_checks), file=sys.stderr)
         print("placewise: pass --override-reason '...' to proceed; the override is recorded", file=sys.stderr)
         return EXIT_POLICY
     p = Path(args.out)
@@ -211,10 +244,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     try:
         res = run_chain(city, args.out, at=args.at, backtest_start=args.backtest_start, models=tuple(args.models.split(",")),
                         model=args.model, units=args.units, strategy=args.strategy, reference=args.reference, tau=args.tau,
-                        policy=_policy(args), override_reason=args.override_reason, seed=args.seed, context=context,
-                        say=_say(args), progress=_progress(args))
+                        seed=args.seed, context=context, say=_say(args), progress=_progress(args), **_gate_options(args))
     except PolicyViolation as e:
-        print("placewise: policy violation (report written to " + args.out + "):\n  " + "\n  ".join(e.checks), file=sys.stderr)
+        print(f"placewise: policy violation (BLOCKED plan and report written to {args.out}): " + "; ".join(e.failed_checks),
+              file=sys.stderr)
         return EXIT_POLICY
     _say(args)(f"wrote {res.files['report_html']}")
     return EXIT_OK
@@ -273,8 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     d.add_argument("--cell-size", type=float, default=150.0, help="cell side in metres (default 150)")
     d.add_argument("--units", type=float, default=60, help="patrol units (default 60)")
-    d.add_argument("--policy", default=None, help="audit policy TOML (default audits/policy.toml)")
     d.add_argument("--seed", type=int, default=0)
+    _policy_options(d)
     d.set_defaults(func=cmd_demo)
 
     ex = ("  --incidents assaults.csv --x longitude --y latitude --t date --tz America/Chicago \\\n"
@@ -309,9 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--reference", default=None)
     a.add_argument("--epsilon", type=float, default=0.1)
     a.add_argument("--seed", type=int, default=0)
-    a.add_argument("--policy", default=None, help="audit policy TOML; a failed check exits with code 3")
-    a.add_argument("--override-reason", default=None, help="written justification to proceed despite a failed check")
-    a.add_argument("--out", required=True, help="GeoJSON or CSV")
+    _policy_options(a)
+    a.add_argument("--out", required=True, help="GeoJSON or CSV (a blocked plan goes to NAME.BLOCKED.EXT)")
     a.set_defaults(func=cmd_allocate)
 
     b = sub.add_parser("backtest", help="rolling-origin backtest against the naive baseline", formatter_class=F,
@@ -340,8 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--strategy", default="fair", choices=["top_k", "proportional", "randomized", "fair"])
     au.add_argument("--tau", type=float, default=0.8)
     au.add_argument("--reference", default=None)
-    au.add_argument("--policy", default=None)
-    au.add_argument("--override-reason", default=None)
+    _policy_options(au)
     au.add_argument("--context", default=None, help="JSON file with intended-use and impact-assessment answers")
     au.add_argument("--seed", type=int, default=0)
     au.add_argument("--out", required=True, help="output folder")
@@ -384,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     except PolicyViolation as e:
         if args.debug:
             raise
-        print(f"placewise: policy violation: {e}", file=sys.stderr)
+        print(f"placewise: policy violation (the plan is BLOCKED): {e}", file=sys.stderr)
         return EXIT_POLICY
     except KeyboardInterrupt:
         print("placewise: interrupted", file=sys.stderr)

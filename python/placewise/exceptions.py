@@ -68,12 +68,18 @@ class InfeasibleError(PlacewiseError, ValueError):
 
 
 class PolicyViolation(PlacewiseError):
-    """An audit policy blocked a result. ``checks`` lists each failed check.
+    """An audit policy blocked a result. ``failed_checks`` (also ``checks``) lists each failed
+    check; ``blocked`` is the blocked plan (an :class:`~placewise.Allocation` or
+    :class:`~placewise.Plan` whose ``decision.status`` is ``"blocked"``), so that it can be
+    reviewed — never deployed — or None when no plan was involved.
 
-    Pass ``override_reason="..."`` to proceed anyway; the override is recorded.
+    Pass ``override_reason="..."`` (and ``override_by``) to proceed anyway; the override is
+    recorded in the decision and the run log.
     """
 
+    failed_checks: list[str]
     checks: list[str]
+    blocked: Any = None
 
 
 class LogVerificationError(PlacewiseError):

@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .exceptions import PolicyViolation
+from .audit._ensign import ENSIGN_OAKLAND
+from .exceptions import PolicyViolation, param_error
 
 MODEL_NAMES = ("naive", "kde", "prospective", "retrospective", "sepp")
 
@@ -34,9 +35,7 @@ def make_model(name: str, cell_size: float) -> Any:
         return models.RetrospectiveHotspot()
     if name == "sepp" and hasattr(models, "SEPP"):
         return models.SEPP(kind="grid")
-    from .exceptions import InvalidParameterError
-
-    raise InvalidParameterError(f"invalid parameter `model`: {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    raise param_error("model", f"{name!r}; choose from {', '.join(MODEL_NAMES)}")
 
 
 @dataclass
@@ -45,6 +44,25 @@ class ChainResult:
     plan: Any
     files: dict[str, Path] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def resolve_policy(policy: Any) -> Any:
+    """``"default"`` → the packaged default policy; a path → that file; an AuditPolicy as is;
+    None → no policy (an explicit choice: the report says "no policy applied")."""
+    from .audit.policy import AuditPolicy
+
+    if policy is None or isinstance(policy, AuditPolicy):
+        return policy
+    if isinstance(policy, str) and policy == "default":
+        return AuditPolicy.default()
+    if isinstance(policy, (str, os.PathLike)):
+        return AuditPolicy.from_file(policy)
+    raise param_error("policy", f"expected 'default', a policy file or an AuditPolicy, got {type(policy).__name__}")
+
+
+def _warning_line(w: warnings.WarningMessage) -> str:
+    return f"{w.category.__name__}: {w.message}"
 
 
 def run_chain(
@@ -59,8 +77,10 @@ def run_chain(
     strategy: str = "fair",
     reference: str | None = None,
     tau: float = 0.8,
-    policy: Any = None,
+    policy: Any = "default",
     override_reason: str | None = None,
+    override_by: str | None = None,
+    skip_audits: tuple[str, ...] | list[str] = (),
     feedback_rounds: int = 20,
     feedback_replicates: int = 4,
     seed: int = 0,
@@ -72,9 +92,33 @@ def run_chain(
     """Runs the chain on ``city`` (a :class:`~placewise.datasets.CityData`) and writes the
     report (HTML, JSON, Markdown), the allocation (GeoJSON, CSV) and the run log into ``out``.
 
-    A policy violation is recorded in the report and the run log and then re-raised, unless
-    ``override_reason`` is given.
+    The plan is allocated **once**, through the gate, with the data-provenance and feedback
+    audits run beforehand so that the policy checks them too. ``policy`` is ``"default"`` (the
+    packaged default policy), a policy file, an :class:`~placewise.AuditPolicy`, or None (no
+    policy: the report's verdict table says so first). A blocked plan is written as
+    ``allocation.BLOCKED.csv`` / ``.geojson`` (with a ``decision`` column), recorded in the
+    report (which leads with it) and in the run log, and the :class:`~placewise.PolicyViolation`
+    is then raised. Warnings raised during the run are collected into the report ("What the run
+    warned about") and ``ChainResult.warnings``, never silenced.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        res, violation = _run(city, out, at=at, backtest_start=backtest_start, models=models, model=model, units=units,
+                              strategy=strategy, reference=reference, tau=tau, policy=resolve_policy(policy),
+                              override_reason=override_reason, override_by=override_by, skip_audits=list(skip_audits),
+                              feedback_rounds=feedback_rounds, feedback_replicates=feedback_replicates, seed=seed,
+                              context=context, title=title, say=say, progress=progress, caught=caught)
+    if violation is not None:
+        violation.chain = res  # type: ignore[attr-defined]
+        raise violation
+    return res
+
+
+def _run(city: Any, out: str | os.PathLike[str], *, at: str, backtest_start: str, models: tuple[str, ...], model: str,
+         units: float, strategy: str, reference: str | None, tau: float, policy: Any, override_reason: str | None,
+         override_by: str | None, skip_audits: list[str], feedback_rounds: int, feedback_replicates: int, seed: int,
+         context: dict[str, Any] | None, title: str | None, say: Callable[[str], None], progress: bool | None,
+         caught: list[warnings.WarningMessage]) -> tuple[ChainResult, PolicyViolation | None]:
     from . import audit as A
     from .allocate import Budget, allocate
     from .evaluate import backtest
@@ -94,9 +138,25 @@ def run_chain(
     t["backtest"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    say(f"fitting {model} on incidents before {at} and allocating {units:g} units ({strategy})…")
+    say(f"fitting {model} on incidents before {at}…")
     train = inc.until(at)
     surface = make_model(model, cs).fit(train, grid).predict(at=at)
+    t["fit"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    say(f"auditing the training data and simulating the feedback loop ({feedback_rounds} rounds × "
+        f"{feedback_replicates} replicates, 4 scenarios)…")
+    prov = A.data_provenance(train, population=pop)
+    truth = make_model("kde", cs).fit(inc, grid).predict()
+    weekly = len(inc.until(at)) / max((pd.Timestamp(at, tz=inc.tz) - inc.time_span[0]).days / 7, 1)
+    fb = A.compare_mitigations(grid=grid, truth=truth, budget=units, rounds=feedback_rounds, replicates=feedback_replicates,
+                               incidents_per_round=weekly, population=pop, seed=seed)
+    urn = A.ensign_urn(**ENSIGN_OAKLAND, seed=seed)
+    t["feedback"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    policy_label = policy.label if policy is not None else "no policy applied"
+    say(f"allocating {units:g} units ({strategy}) through the gate ({policy_label})…")
     ref = reference if reference is not None else (max(pop.groups, key=lambda g: pop.totals[g]) if strategy == "fair" else None)
     kw: dict[str, Any] = {"population": pop, "seed": seed}
     if strategy == "fair":
@@ -104,59 +164,56 @@ def run_chain(
     violation: PolicyViolation | None = None
     try:
         plan = allocate(surface, budget=Budget(units=units), strategy=strategy, policy=policy,
-                        override_reason=override_reason, **kw)
+                        override_reason=override_reason, override_by=override_by, skip_audits=skip_audits,
+                        provenance=prov, feedback=fb, **kw)
     except PolicyViolation as e:
+        if e.blocked is None:
+            raise
         violation = e
-        plan = allocate(surface, budget=Budget(units=units), strategy=strategy, **kw)
+        plan = e.blocked
     t["allocate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    say(f"simulating the feedback loop ({feedback_rounds} rounds × {feedback_replicates} replicates, 4 scenarios)…")
-    truth = make_model("kde", cs).fit(inc, grid).predict()
-    weekly = len(inc.until(at)) / max((pd.Timestamp(at, tz=inc.tz) - inc.time_span[0]).days / 7, 1)
-    fb = A.compare_mitigations(grid=grid, truth=truth, budget=units, rounds=feedback_rounds, replicates=feedback_replicates,
-                               incidents_per_round=weekly, population=pop, seed=seed)
-    urn = A.ensign_urn(rates=(3.68511, 2.816466), prior=(609, 379), draws=1000, runs=200, seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        prov = A.data_provenance(train, population=pop)
-    t["feedback"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
+    stem = "allocation.BLOCKED" if plan.blocked else "allocation"
     files = {
-        "allocation_geojson": out / "allocation.geojson",
-        "allocation_csv": out / "allocation.csv",
+        "allocation_geojson": out / f"{stem}.geojson",
+        "allocation_csv": out / f"{stem}.csv",
         "run_log": out / "runs.jsonl",
         "report_html": out / "audit_report.html",
         "report_json": out / "audit_report.json",
         "report_md": out / "audit_report.md",
     }
+    for stale in ("allocation.geojson", "allocation.csv", "allocation.BLOCKED.geojson", "allocation.BLOCKED.csv"):
+        p = out / stale
+        if p.exists() and p not in files.values():
+            p.unlink()  # an earlier run's plan must not sit next to this run's report
     plan.to_geojson(files["allocation_geojson"])
     plan.to_csv(files["allocation_csv"])
     log = RunLog(files["run_log"])
-    summary = A.summarize(disparity=plan.audit, concentration=plan.concentration, feedback=fb)
     log.append(make_record(
         inputs={"incidents": train, "population": pop},
         outputs={"dose": plan.dose},
         params={"model": repr(surface.model), "surface_params": surface.params, "strategy": strategy, "units": units,
-                "reference": ref, "tau": tau, "at": at},
-        seed=seed, audit=summary,
-        override=plan.policy_decision,
-        policy_violation=None if violation is None else list(getattr(violation, "checks", [])),
+                "reference": ref, "tau": tau, "at": at, "policy": policy_label},
+        seed=seed, audit=json.loads(plan.audit_summary.to_json()),
+        decision=plan.decision_dict(),
+        override=plan.decision_dict()["override"],
+        policy_violation=None if violation is None else list(violation.failed_checks),
     ))
     ctx = dict(context or {})
+    warned = list(dict.fromkeys(_warning_line(w) for w in caught))
     need = need_by_area(city, plan, surface, units, seed)
     report = AuditReport(title=title or f"placewise audit report — {city.name}", incidents=inc, backtest=bt, plan=plan,
                          feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx, need=need,
-                         areas=getattr(city, "areas", None))
+                         areas=getattr(city, "areas", None), policy_applied=policy is not None, run_warnings=warned)
     report.to_html(files["report_html"])
     report.to_json(files["report_json"])
     report.to_markdown(files["report_md"])
     t["report"] = time.perf_counter() - t0
     (out / "timings.json").write_text(json.dumps(t, indent=2))
-    if violation is not None:
-        raise violation
-    return ChainResult(report=report, plan=plan, files=files, timings=t)
+    for line in warned:
+        say(f"warning: {line}")
+    return ChainResult(report=report, plan=plan, files=files, timings=t, warnings=warned), violation
 
 
 def need_by_area(city: Any, plan: Any, surface: Any, units: float, seed: int) -> Any:

@@ -15,7 +15,7 @@ import pyproj
 
 from . import _native
 from ._crs import as_crs, target_for
-from .exceptions import DataValidationError, EmptyInputError, InvalidParameterError, PlacewiseWarning
+from .exceptions import DataValidationError, EmptyInputError, InvalidParameterError, PlacewiseWarning, param_error
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -42,6 +42,18 @@ def _polygons(geom: shapely.Geometry, row: int) -> list[list[np.ndarray]]:
                 out += _polygons(g, row)
         return out
     raise DataValidationError(f"invalid data at row {row}: column `geometry`: {gt} has no area")
+
+
+def dominant_polygon(layer: gpd.GeoDataFrame, grid: Grid, name: str = "layer") -> np.ndarray:
+    """For every cell of ``grid``, the row of ``layer`` whose polygon overlaps the cell by the
+    largest area (−1: none overlaps it). Ties (overlaps equal within a relative 1e-9) go to the
+    polygon that comes **first** in the layer. The rule lives in the Rust core
+    (``space::dominant_polygon``); districts and concentration areas both use it."""
+    if getattr(layer, "crs", None) is None:
+        raise param_error(name, "the layer has no CRS; set one with set_crs()")
+    proj = layer.to_crs(grid.crs)
+    polys = [_polygons(g, i) for i, g in enumerate(proj.geometry)]
+    return _native.dominant_polygon(polys, grid._native)
 
 
 def _projected(gdf: gpd.GeoDataFrame, crs: Any) -> tuple[gpd.GeoDataFrame, pyproj.CRS]:

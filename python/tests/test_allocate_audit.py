@@ -27,17 +27,17 @@ def test_allocation_with_population_carries_disparity_and_concentration(chicago,
 
 def test_policy_blocks_and_override_is_recorded(chicago, surface) -> None:
     policy = pw.AuditPolicy.from_file("audits/policy.toml")
-    with pytest.warns(pw.exceptions.PlacewiseWarning, match="not audited"):
-        with pytest.raises(pw.PolicyViolation) as e:
-            pw.allocate(surface, budget=pw.Budget(units=60), strategy="top_k", population=chicago.population, policy=policy)
-    assert any("disparity" in c for c in e.value.checks)
-    with pytest.warns(pw.exceptions.PlacewiseWarning):
-        a = pw.allocate(surface, budget=pw.Budget(units=60), strategy="top_k", population=chicago.population,
-                        policy=policy, override_reason="pilot approved by the board on 2026-11-01")
-    assert a.policy_decision.overridden
-    assert a.overrides[0]["reason"].startswith("pilot approved")
+    with pytest.raises(pw.PolicyViolation) as e:
+        pw.allocate(surface, budget=pw.Budget(units=60), strategy="top_k", population=chicago.population, policy=policy)
+    assert any(c.startswith("disparity:") for c in e.value.checks)
+    assert e.value.blocked.blocked and e.value.blocked.decision.failed_checks == e.value.failed_checks
+    a = pw.allocate(surface, budget=pw.Budget(units=60), strategy="top_k", population=chicago.population,
+                    policy=policy, override_reason="pilot approved by the board on 2026-11-01", override_by="Board chair")
+    assert a.decision.status == "overridden"
+    assert a.overrides[0]["reason"].startswith("pilot approved") and a.overrides[0]["by"] == "Board chair"
+    assert a.decision.policy_source.endswith("audits/policy.toml")
     with pytest.raises(pw.InvalidParameterError, match="override_reason"):
-        pw.allocate(surface, budget=pw.Budget(units=60), strategy="top_k", override_reason="no policy")
+        pw.allocate(surface, budget=pw.Budget(units=60), strategy="top_k", override_reason="no policy was given")
 
 
 def test_fair_plan_passes_the_band_it_was_built_for(chicago, surface) -> None:
@@ -47,3 +47,4 @@ def test_fair_plan_passes_the_band_it_was_built_for(chicago, surface) -> None:
     r = a.audit.by_group["ratio_to_reference"]
     assert ((r >= 0.8 - 1e-6) & (r <= 1.25 + 1e-6)).all()
     assert a.price_of_fairness is not None
+    assert a.decision.status == "passed"

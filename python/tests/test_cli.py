@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from placewise.cli import main
@@ -72,8 +73,25 @@ def test_allocate_policy_violation_is_exit_3_and_override_proceeds(files, capsys
             "--out", files["dir"] + "/plan.csv"]
     assert main(args) == 3
     assert "disparity" in capsys.readouterr().err
-    assert main(args + ["--override-reason", "test of the override path"]) == 0
-    assert Path(files["dir"] + "/plan.csv").exists()
+    blocked = Path(files["dir"] + "/plan.BLOCKED.csv")
+    assert blocked.exists() and not Path(files["dir"] + "/plan.csv").exists()
+    assert set(pd.read_csv(blocked)["decision"]) == {"BLOCKED"}
+    for reason in ["   ", "\u200b\u200b\ufeff"]:
+        assert main(args + ["--override-reason", reason]) == 1
+        assert "override_reason" in capsys.readouterr().err
+    assert main(args + ["--override-reason", "test of the override path", "--override-by", "CLI test"]) == 0
+    assert set(pd.read_csv(files["dir"] + "/plan.csv")["decision"]) == {"OVERRIDDEN"}
+
+
+def test_allocate_without_population_is_blocked_by_the_packaged_policy_unless_skipped(files, capsys) -> None:
+    args = ["-q", "allocate", *common(files), "--at", "2019-12-01", "--units", "30", "--out", files["dir"] + "/np.csv"]
+    assert main(args) == 3
+    assert "disparity: not audited" in capsys.readouterr().err
+    assert main(args + ["--skip-audit", "disparity"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"]["skipped_audits"][0]["audit"] == "disparity"
+    assert main(args + ["--no-policy"]) == 0
+    assert json.loads(capsys.readouterr().out)["decision"]["status"] == "no_policy"
+    assert main(args + ["--no-policy", "--policy", str(ROOT / "audits" / "policy.toml")]) == 2
 
 
 def test_demo_writes_report_and_verify_log(tmp_path) -> None:

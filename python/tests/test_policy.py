@@ -76,7 +76,7 @@ def test_docstring_examples_of_the_audit_modules_run():
 
     import placewise.audit._disparity as disp
     import placewise.audit._ensign as ens
-    import placewise.policy as pol
+    import placewise.audit.policy as pol
     import placewise.runlog as rl
 
     for mod in (pol, rl, ens, disp):

@@ -9,8 +9,8 @@ import pytest
 import placewise as pw
 from placewise.report import SCHEMA, AuditReport
 
-SECTION_IDS = ["intended-use", "data", "models", "allocation", "disparity", "concentration", "need", "feedback",
-               "oversight", "fundamental-rights", "run-log", "crosswalk", "limitations", "methods"]
+SECTION_IDS = ["decision", "intended-use", "data", "models", "allocation", "disparity", "concentration", "need",
+               "feedback", "oversight", "fundamental-rights", "run-log", "warnings", "crosswalk", "limitations", "methods"]
 
 
 def test_report_with_data_only_marks_the_rest_not_provided(chicago, tmp_path) -> None:
@@ -23,6 +23,7 @@ def test_report_with_data_only_marks_the_rest_not_provided(chicago, tmp_path) ->
     statuses = {v["check"]: v["status"] for v in doc["verdicts"]}
     assert statuses["Data quality: rows dropped as unusable"] == "pass"
     assert statuses["Run log intact"] == "not_assessed"
+    assert doc["verdicts"][0]["value"] == "no policy applied"  # no plan, no policy: said first
     html = r.to_html(tmp_path / "r.html")
     assert "Not provided" in html and "Planning unit" in html
     assert "http://" not in html and "https://" not in html  # self-contained

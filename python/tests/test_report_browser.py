@@ -34,8 +34,8 @@ window.addEventListener("load", () => {
 def test_report_renders_in_chromium(chicago, tmp_path) -> None:
     import json
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True):  # kept, not shown: third-party noise
+        warnings.simplefilter("always")
         s = pw.KDE(bandwidth=600, mode="binned").fit(chicago.incidents.until("2019-07-01"), chicago.grid).predict(at="2019-07-01")
         plan = pw.allocate(s, budget=pw.Budget(units=40), strategy="fair", reference="WHITE", population=chicago.population)
         bt = pw.evaluate.backtest([pw.KDE(bandwidth=600, mode="binned")], chicago.incidents, chicago.grid,

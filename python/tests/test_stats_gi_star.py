@@ -32,8 +32,8 @@ def _esda_local(values: np.ndarray, grid: pw.Grid, distance: float, permutations
     # absorbs rounding in the centres (placewise compares squared offsets in cell units)
     w = libpysal.weights.DistanceBand(np.column_stack([cx, cy]), threshold=distance * (1 + 1e-9), binary=True,
                                       silence_warnings=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True):  # kept, not shown: third-party noise
+        warnings.simplefilter("always")
         return esda.G_Local(values.ravel()[ids], w, transform="B", star=True, permutations=permutations, seed=seed)
 
 

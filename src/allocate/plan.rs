@@ -40,7 +40,7 @@ impl Strategy {
 /// The price of fairness (Bertsimas, Farias & Trichakis 2011): the expected risk covered by
 /// the unconstrained optimum (`top_k` under the same budget, caps and districts) minus that
 /// covered by `fair`, and that loss as a share of the unconstrained optimum.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PriceOfFairness {
     /// Risk covered by `top_k`.
     pub top_k_risk_covered: f64,
@@ -53,7 +53,7 @@ pub struct PriceOfFairness {
 }
 
 /// Units per active cell and what they cover.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Allocation {
     /// Units per active cell (ascending cell id).
     pub dose: Vec<f64>,

@@ -21,7 +21,7 @@
 //! assert!((theil(&[0.0, 0.0, 0.0, 4.0]) - 4f64.ln()).abs() < 1e-12);
 //! ```
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{check_dose, quantile_sorted};
 use crate::montecarlo::{simulate, Alternative, Exceedances};
@@ -91,7 +91,7 @@ impl Default for ConcentrationParams {
 }
 
 /// One level (cells or areas) of the concentration audit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Inequality {
     /// Number of units (active cells, or areas).
     pub n: usize,
@@ -118,7 +118,7 @@ pub struct Inequality {
 }
 
 /// Result of [`concentration`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConcentrationResult {
     /// Across active cells.
     pub cells: Inequality,

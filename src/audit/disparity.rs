@@ -37,7 +37,7 @@
 //! ```
 
 use ndarray::ArrayView2;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{check_dose, quantile_sorted};
 use crate::montecarlo::simulate;
@@ -109,7 +109,7 @@ pub struct DisparityInput<'a> {
 }
 
 /// Where a ratio lies relative to the band [τ, 1/τ].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Inside the band (inclusive).
@@ -149,7 +149,7 @@ fn verdict_ci(lo: f64, hi: f64, tau: f64) -> Verdict {
 }
 
 /// One group's row of the audit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupRow {
     /// Group name.
     pub group: String,
@@ -190,7 +190,7 @@ pub struct GroupRow {
 }
 
 /// Result of [`disparity`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DisparityResult {
     /// One row per group, in input order.
     pub groups: Vec<GroupRow>,

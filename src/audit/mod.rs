@@ -13,6 +13,8 @@ pub mod ensign;
 pub mod feedback;
 /// Concentration of patrol against need per area, with the check's power.
 pub mod need;
+/// The gate: allocate → audit → policy → decision, with typed overrides and blocked plans.
+pub mod gate;
 /// Audit policy thresholds read from TOML, checked against an audit summary.
 pub mod policy;
 /// Targeting audit of any system's output (The Markup's most/median/least targeted windows).
@@ -21,7 +23,11 @@ pub mod targeting;
 pub use concentration::{concentration, ConcentrationParams, ConcentrationResult, Inequality};
 pub use disparity::{disparity, DisparityInput, DisparityParams, DisparityResult, Reference};
 pub use ensign::{ensign_urn, EnsignParams, EnsignResult, Update};
-pub use policy::{AuditPolicy, AuditSummary};
+pub use gate::{
+    gate, gate_shifts, AuditedAllocation, AuditedPlan, Blocked, Decision, DecisionStatus,
+    GateInput, GateOptions, Override, PopulationInput, ShiftInput,
+};
+pub use policy::{AuditPolicy, AuditSummary, Evaluation, SkippedAudit};
 
 /// Relative tolerance at the edges of an exposure-ratio band [lo, hi]: a ratio counts as inside
 /// when `lo·(1 − tol) ≤ r ≤ hi·(1 + tol)`. Optimisers (the `fair` LP) place groups exactly on

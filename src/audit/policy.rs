@@ -3,8 +3,11 @@
 //!
 //! Unknown keys are an error that names the key (serde `deny_unknown_fields`), so a misspelt
 //! threshold can never be silently ignored. A section left out of the file is not checked; a
-//! section present in the file but missing from the summary fails ("not audited"). The
-//! documented default is `audits/policy.toml`.
+//! section present in the file but missing from the summary fails ("not audited") unless that
+//! section's `if_missing` (or the policy-wide `missing_audit`) says `"skip"`, and every skip is
+//! recorded ([`SkippedAudit`]). The default policy ships with the Python package
+//! (`placewise/audit/policy.toml`, copied at `audits/policy.toml`): it fails a missing
+//! disparity audit, so leaving the population out never passes silently.
 //!
 //! # Examples
 //! ```
@@ -46,6 +49,10 @@ pub struct AuditPolicy {
     /// Feedback audit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback: Option<FeedbackPolicy>,
+    /// Where the policy was read from (a path, or a package resource), for the decision
+    /// record; never read from the file itself.
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 /// What happens when the policy has a section but the summary lacks that audit.
@@ -55,8 +62,49 @@ pub enum MissingAudit {
     /// The check fails ("not audited").
     #[default]
     Fail,
-    /// The check is skipped; [`AuditPolicy::missing`] lists it.
+    /// The check is skipped; [`AuditPolicy::evaluate`] records it as a [`SkippedAudit`].
     Skip,
+}
+
+/// The audit sections a policy can check, by name.
+pub const SECTIONS: [&str; 4] = ["disparity", "concentration", "data", "feedback"];
+
+/// A policy check that was not applied, and why: recorded in every decision so that a skip is
+/// never silent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedAudit {
+    /// The section ("disparity", "concentration", "data", "feedback").
+    pub audit: String,
+    /// Why it was not checked, in words.
+    pub reason: String,
+    /// True when the caller asked for the skip (`skip_audits`); false when the policy's
+    /// `if_missing = "skip"` let a missing audit pass unchecked.
+    pub by_caller: bool,
+}
+
+/// The outcome of [`AuditPolicy::evaluate`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// One plain sentence per failed check; empty when the summary passes.
+    pub failed_checks: Vec<String>,
+    /// Checks not applied, with the reason.
+    pub skipped: Vec<SkippedAudit>,
+}
+
+/// Checks `skip` names known sections, naming the bad one.
+pub fn check_skip_names(skip: &[String]) -> Result<()> {
+    for s in skip {
+        if !SECTIONS.contains(&s.as_str()) {
+            return Err(Error::param(
+                "skip_audits",
+                format!(
+                    "unknown audit {s:?}; audits that can be skipped are {}",
+                    SECTIONS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Which ratio the band applies to.
@@ -85,6 +133,9 @@ pub struct DisparityPolicy {
     /// the point estimate.
     #[serde(default)]
     pub use_interval: bool,
+    /// What this check does when its audit is missing; unset: the policy's `missing_audit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_missing: Option<MissingAudit>,
 }
 
 /// Level at which concentration is checked.
@@ -107,6 +158,9 @@ pub struct ConcentrationPolicy {
     /// Cells or areas.
     #[serde(default)]
     pub level: Level,
+    /// What this check does when its audit is missing; unset: the policy's `missing_audit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_missing: Option<MissingAudit>,
 }
 
 /// `[data]`: the training data's origin.
@@ -115,6 +169,9 @@ pub struct ConcentrationPolicy {
 pub struct DataPolicy {
     /// Highest accepted share of police-discovered incidents in the training data, in [0, 1].
     pub max_discovered_share: f64,
+    /// What this check does when its audit is missing; unset: the policy's `missing_audit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_missing: Option<MissingAudit>,
 }
 
 /// Verdicts a feedback audit can be required to reach.
@@ -133,10 +190,14 @@ pub enum RequiredVerdict {
 pub struct FeedbackPolicy {
     /// Required verdict.
     pub required_verdict: RequiredVerdict,
+    /// What this check does when its audit is missing; unset: the policy's `missing_audit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_missing: Option<MissingAudit>,
 }
 
-/// What the audits found, in the shape the policy checks. Produced by the Python layer's
-/// `placewise.audit.summarize`; extra fields are kept by the caller but ignored here.
+/// What the audits found, in the shape the policy checks. The gate builds it from the audit
+/// results ([`AuditSummary::from_results`]); it can also be read from JSON (unknown fields are
+/// ignored).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AuditSummary {
     /// Disparity results.
@@ -168,6 +229,9 @@ pub struct DisparitySummary {
     /// Bootstrap interval of the ratio to the overall rate.
     #[serde(default)]
     pub ratio_to_overall_ci: BTreeMap<String, (Option<f64>, Option<f64>)>,
+    /// The reference group the ratios are taken to, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 /// Excess Gini at each level.
@@ -237,7 +301,9 @@ impl AuditPolicy {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_toml_str(&text)
+        let mut p = Self::from_toml_str(&text)?;
+        p.source = Some(path.display().to_string());
+        Ok(p)
     }
 
     /// Checks every threshold's domain, naming the key at fault.
@@ -304,18 +370,68 @@ impl AuditPolicy {
         out
     }
 
-    /// The failed checks, one plain sentence each; empty when the summary passes. Sections
-    /// whose audit is missing fail unless `missing_audit = "skip"`.
+    /// The failed checks, one plain sentence each; empty when the summary passes (see
+    /// [`AuditPolicy::evaluate`]).
     pub fn check(&self, s: &AuditSummary) -> Vec<String> {
-        let fail_missing = self.missing_audit == MissingAudit::Fail;
+        self.evaluate(s, &[]).failed_checks
+    }
+
+    /// Whether a missing audit of `section` fails or is skipped: the section's `if_missing`,
+    /// else the policy's `missing_audit`.
+    pub fn if_missing(&self, section: &str) -> MissingAudit {
+        let own = match section {
+            "disparity" => self.disparity.as_ref().and_then(|p| p.if_missing),
+            "concentration" => self.concentration.as_ref().and_then(|p| p.if_missing),
+            "data" => self.data.as_ref().and_then(|p| p.if_missing),
+            "feedback" => self.feedback.as_ref().and_then(|p| p.if_missing),
+            _ => None,
+        };
+        own.unwrap_or(self.missing_audit)
+    }
+
+    /// Checks `s` against every section of the policy. A section named in `skip` (an explicit
+    /// choice of the caller) is not checked and is recorded as skipped. A section whose audit
+    /// the summary lacks fails ("not audited") unless its `if_missing` (or the policy's
+    /// `missing_audit`) is `"skip"`, in which case it too is recorded as skipped.
+    pub fn evaluate(&self, s: &AuditSummary, skip: &[String]) -> Evaluation {
         let mut failed = Vec::new();
-        if let Some(p) = &self.disparity {
+        let mut skipped = Vec::new();
+        let missing = self.missing(s);
+        for sec in SECTIONS {
+            let in_policy = match sec {
+                "disparity" => self.disparity.is_some(),
+                "concentration" => self.concentration.is_some(),
+                "data" => self.data.is_some(),
+                _ => self.feedback.is_some(),
+            };
+            if !in_policy {
+                continue;
+            }
+            if skip.iter().any(|k| k == sec) {
+                skipped.push(SkippedAudit {
+                    audit: sec.to_string(),
+                    reason: "skipped by an explicit choice of the caller (skip_audits)".to_string(),
+                    by_caller: true,
+                });
+            } else if missing.contains(&sec) && self.if_missing(sec) == MissingAudit::Skip {
+                skipped.push(SkippedAudit {
+                    audit: sec.to_string(),
+                    reason: format!(
+                        "not audited; the policy lets a missing {sec} audit pass unchecked \
+                         (if_missing = \"skip\")"
+                    ),
+                    by_caller: false,
+                });
+            }
+        }
+        let skips = |sec: &str| skipped.iter().any(|k: &SkippedAudit| k.audit == sec);
+        if let Some(p) = self.disparity.as_ref().filter(|_| !skips("disparity")) {
             match &s.disparity {
-                None if fail_missing => failed.push(
-                    "disparity: the policy requires a disparity audit and the summary has none"
+                None => failed.push(
+                    "disparity: not audited — the policy requires a disparity audit (give the \
+                     population by group), or skip it explicitly with skip_audits=[\"disparity\"]"
                         .to_string(),
                 ),
-                None => {}
                 Some(d) => {
                     let (what, points, cis) = match p.compare_to {
                         CompareTo::Reference => (
@@ -367,7 +483,11 @@ impl AuditPolicy {
                 }
             }
         }
-        if let Some(p) = &self.concentration {
+        if let Some(p) = self
+            .concentration
+            .as_ref()
+            .filter(|_| !skips("concentration"))
+        {
             let v = s.concentration.as_ref().and_then(|c| match p.level {
                 Level::Cells => c.cells_gini_over_baseline,
                 Level::Areas => c.areas_gini_over_baseline,
@@ -377,9 +497,8 @@ impl AuditPolicy {
                 Level::Areas => "areas",
             };
             match v {
-                None if !fail_missing => {}
                 None => failed.push(format!(
-                    "concentration: the policy requires the Gini over baseline across {level} \
+                    "concentration: not audited — the policy requires the Gini over baseline across {level} \
                      and the summary has none"
                 )),
                 Some(v) if v > p.max_gini_over_baseline => failed.push(format!(
@@ -390,11 +509,10 @@ impl AuditPolicy {
                 Some(_) => {}
             }
         }
-        if let Some(p) = &self.data {
+        if let Some(p) = self.data.as_ref().filter(|_| !skips("data")) {
             match s.data.as_ref().and_then(|d| d.discovered_share) {
-                None if !fail_missing => {}
                 None => failed.push(
-                    "data: the policy limits discovered incidents in training data and the \
+                    "data: not audited — the policy limits discovered incidents in training data and the \
                      summary has no data provenance audit"
                         .to_string(),
                 ),
@@ -407,11 +525,10 @@ impl AuditPolicy {
                 Some(_) => {}
             }
         }
-        if let Some(p) = &self.feedback {
+        if let Some(p) = self.feedback.as_ref().filter(|_| !skips("feedback")) {
             match s.feedback.as_ref().and_then(|f| f.verdict.as_deref()) {
-                None if !fail_missing => {}
                 None => failed.push(
-                    "feedback: the policy requires a feedback audit and the summary has none"
+                    "feedback: not audited — the policy requires a feedback audit and the summary has none"
                         .to_string(),
                 ),
                 Some(v) => {
@@ -432,7 +549,10 @@ impl AuditPolicy {
                 }
             }
         }
-        failed
+        Evaluation {
+            failed_checks: failed,
+            skipped,
+        }
     }
 }
 
@@ -517,6 +637,37 @@ required_verdict = "not_runaway"
         assert!(skip.check(&AuditSummary::default()).is_empty());
         assert_eq!(skip.missing(&AuditSummary::default()).len(), 4);
         assert_eq!(skip.check(&bad).len(), 5);
+    }
+
+    #[test]
+    fn per_section_if_missing_overrides_the_policy_default_and_skips_are_recorded() {
+        let p = AuditPolicy::from_toml_str(
+            "[disparity]\nratio_min = 0.8\nratio_max = 1.25\n[data]\nmax_discovered_share = 0.2\nif_missing = \"skip\"\n",
+        )
+        .unwrap();
+        let ev = p.evaluate(&AuditSummary::default(), &[]);
+        assert_eq!(ev.failed_checks.len(), 1, "{ev:?}");
+        assert!(ev.failed_checks[0].starts_with("disparity: not audited"));
+        assert_eq!(ev.skipped.len(), 1);
+        assert_eq!(ev.skipped[0].audit, "data");
+        assert!(!ev.skipped[0].by_caller);
+        let ev = p.evaluate(&AuditSummary::default(), &["disparity".to_string()]);
+        assert!(ev.failed_checks.is_empty());
+        assert_eq!(ev.skipped.len(), 2);
+        assert!(ev.skipped[0].by_caller && ev.skipped[0].audit == "disparity");
+        // The shipped policy: a missing disparity audit fails, data and feedback skip.
+        let shipped =
+            AuditPolicy::from_file(concat!(env!("CARGO_MANIFEST_DIR"), "/audits/policy.toml"))
+                .unwrap();
+        assert_eq!(shipped.if_missing("disparity"), MissingAudit::Fail);
+        assert_eq!(shipped.if_missing("concentration"), MissingAudit::Fail);
+        assert_eq!(shipped.if_missing("feedback"), MissingAudit::Skip);
+        assert!(shipped
+            .source
+            .as_deref()
+            .unwrap()
+            .ends_with("audits/policy.toml"));
+        assert!(check_skip_names(&["fairness".to_string()]).is_err());
     }
 
     #[test]

@@ -2,19 +2,19 @@
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::allocate::{
-    allocate as core_allocate, allocate_shifts as core_shifts, Allocation, Budget, Districts,
-    FairParams, GroupCounts, Reference, Shift, Strategy,
+    allocate as core_allocate, allocate_shifts as core_shifts, Budget, Districts, FairParams,
+    GroupCounts, Reference, Shift, Strategy,
 };
-use crate::python::utils::{detached, owned, to_vec_f64};
+use crate::python::results::PyAllocation;
+use crate::python::utils::{detached, to_vec_f64};
 use crate::Error;
 
 /// A budget for one shift, with districts already resolved to active cells.
 #[pyclass(name = "Budget", module = "placewise._native", frozen)]
 pub(crate) struct PyBudget {
-    inner: Budget,
+    pub(crate) inner: Budget,
 }
 
 #[pymethods]
@@ -100,7 +100,7 @@ impl PyBudget {
     }
 }
 
-fn strategy(
+pub(crate) fn strategy(
     name: &str,
     epsilon: f64,
     seed: Option<u64>,
@@ -148,29 +148,8 @@ fn population(
     }
 }
 
-fn to_dict<'py>(py: Python<'py>, a: Allocation) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("risk_covered", a.risk_covered)?;
-    d.set_item("total_risk", a.total_risk)?;
-    d.set_item("average_exposure", a.average_exposure)?;
-    d.set_item("dose", owned(py, a.dose))?;
-    d.set_item("expected_dose", owned(py, a.expected_dose))?;
-    d.set_item("exposure", a.exposure.map(|e| owned(py, e)))?;
-    d.set_item(
-        "price_of_fairness",
-        a.price_of_fairness.map(|p| {
-            (
-                p.top_k_risk_covered,
-                p.fair_risk_covered,
-                p.absolute,
-                p.share,
-            )
-        }),
-    )?;
-    Ok(d)
-}
-
-/// Allocates `budget` over the active cells' `risk` with `strategy`; returns a dict of results.
+/// Allocates `budget` over the active cells' `risk` with `strategy` (no audit, no policy: see
+/// `gate` for the guarded path).
 #[pyfunction]
 #[pyo3(signature = (risk, budget, strategy, *, epsilon=0.0, seed=None, tau=0.8, reference=None,
                     population=None, groups=None))]
@@ -186,7 +165,7 @@ fn allocate<'py>(
     reference: Option<usize>,
     population: Option<PyReadonlyArray2<'py, f64>>,
     groups: Option<Vec<String>>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<PyAllocation> {
     let strat = self::strategy(strategy, epsilon, seed, tau, reference)?;
     let pop = self::population(population, groups)?;
     let risk = to_vec_f64(&risk);
@@ -195,7 +174,7 @@ fn allocate<'py>(
         let pop = pop.map(|(c, g)| GroupCounts::new(c, g)).transpose()?;
         core_allocate(&risk, &b, &strat, pop.as_ref())
     })?;
-    to_dict(py, out)
+    Ok(PyAllocation::new(out))
 }
 
 /// Allocates each shift (its own risk and budget) with one strategy, in parallel.
@@ -214,7 +193,7 @@ fn allocate_shifts<'py>(
     reference: Option<usize>,
     population: Option<PyReadonlyArray2<'py, f64>>,
     groups: Option<Vec<String>>,
-) -> PyResult<Vec<Bound<'py, PyDict>>> {
+) -> PyResult<Vec<PyAllocation>> {
     if risks.len() != budgets.len() {
         return Err(Error::param(
             "budgets",
@@ -240,7 +219,7 @@ fn allocate_shifts<'py>(
         let pop = pop.map(|(c, g)| GroupCounts::new(c, g)).transpose()?;
         core_shifts(&shifts, &strat, pop.as_ref())
     })?;
-    out.into_iter().map(|a| to_dict(py, a)).collect()
+    Ok(out.into_iter().map(PyAllocation::new).collect())
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

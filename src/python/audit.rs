@@ -1,7 +1,8 @@
 //! Bindings for `crate::audit`: disparity, concentration, the Ensign urn, audit policy.
 //!
-//! Results cross as JSON strings (NaN becomes null) and, for the urn's trajectories, a numpy
-//! array; the Python layer (`placewise.audit`) builds DataFrames and result objects.
+//! Disparity and concentration return the typed result classes of `results.rs`; the urn still
+//! returns its summary as JSON next to a numpy array of trajectories. The Python layer
+//! (`placewise.audit`) builds DataFrames from them.
 
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use crate::audit::{
     AuditPolicy, AuditSummary, ConcentrationParams, DisparityInput, DisparityParams, EnsignParams,
     Reference, Update,
 };
+use crate::python::results::{PyConcentration, PyDisparity};
 use crate::python::utils::{detached, owned};
 use crate::Error;
 
@@ -20,7 +22,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> crate::Result<String> {
     serde_json::to_string(v).map_err(|e| Error::param("result", e.to_string()))
 }
 
-/// Disparity audit; returns the result as JSON.
+/// Disparity audit.
 #[pyfunction]
 #[pyo3(signature = (dose, population, groups, reference="majority", tau=0.8, bootstrap=1000,
                     confidence=0.95, seed=0, incidents=None, need=None))]
@@ -37,7 +39,7 @@ fn disparity(
     seed: u64,
     incidents: Option<PyReadonlyArray1<'_, f64>>,
     need: Option<PyReadonlyArray1<'_, f64>>,
-) -> PyResult<String> {
+) -> PyResult<PyDisparity> {
     let dose = dose.as_array().to_vec();
     let pop = population.as_array().to_owned();
     let inc = incidents.map(|a| a.as_array().to_vec());
@@ -57,11 +59,12 @@ fn disparity(
             incidents: inc.as_deref(),
             need: need.as_deref(),
         };
-        to_json(&core_disparity(&input, &params)?)
+        core_disparity(&input, &params)
     })
+    .map(PyDisparity::new)
 }
 
-/// Concentration audit; returns the result as JSON.
+/// Concentration audit.
 #[pyfunction]
 #[pyo3(signature = (dose, active, areas=None, unit=1.0, simulations=999, confidence=0.95, seed=0))]
 #[allow(clippy::too_many_arguments)]
@@ -74,7 +77,7 @@ fn concentration(
     simulations: usize,
     confidence: f64,
     seed: u64,
-) -> PyResult<String> {
+) -> PyResult<PyConcentration> {
     let dose = dose.as_array().to_vec();
     let active = active.as_array().to_vec();
     let areas = areas.map(|a| a.as_array().to_vec());
@@ -85,13 +88,9 @@ fn concentration(
         seed,
     };
     detached(py, move || {
-        to_json(&core_concentration(
-            &dose,
-            &active,
-            areas.as_deref(),
-            &params,
-        )?)
+        core_concentration(&dose, &active, areas.as_deref(), &params)
     })
+    .map(PyConcentration::new)
 }
 
 /// The Ensign et al. (2018) urn; returns (trajectories (runs, draws + 1), result JSON without
@@ -148,7 +147,7 @@ fn ensign_urn<'py>(
 /// Audit policy thresholds (see `audits/policy.toml`).
 #[pyclass(name = "AuditPolicy", module = "placewise._native", frozen)]
 pub(crate) struct PyAuditPolicy {
-    inner: Arc<AuditPolicy>,
+    pub(crate) inner: Arc<AuditPolicy>,
 }
 
 fn summary(json: &str) -> crate::Result<AuditSummary> {
@@ -157,12 +156,24 @@ fn summary(json: &str) -> crate::Result<AuditSummary> {
 
 #[pymethods]
 impl PyAuditPolicy {
-    /// From TOML text; unknown keys raise, naming the key.
+    /// From TOML text; unknown keys raise, naming the key. `source` says where the text came
+    /// from (recorded in decisions).
     #[staticmethod]
-    fn from_toml(text: &str) -> PyResult<Self> {
-        Ok(PyAuditPolicy {
-            inner: Arc::new(AuditPolicy::from_toml_str(text)?),
-        })
+    #[pyo3(signature = (text, source=None))]
+    fn from_toml(text: &str, source: Option<String>) -> PyResult<Self> {
+        let mut p = AuditPolicy::from_toml_str(text)?;
+        p.source = source;
+        Ok(PyAuditPolicy { inner: Arc::new(p) })
+    }
+    /// The policy's `name`.
+    #[getter]
+    fn name(&self) -> Option<String> {
+        self.inner.name.clone()
+    }
+    /// Where the policy was read from.
+    #[getter]
+    fn source(&self) -> Option<String> {
+        self.inner.source.clone()
     }
     /// From JSON text with the same keys.
     #[staticmethod]

@@ -5,11 +5,37 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::audit::gate::Blocked;
 use crate::error::Error;
+use crate::python::results::{PyAuditedAllocation, PyAuditedPlan};
 
 impl From<Error> for PyErr {
-    fn from(err: Error) -> PyErr {
-        Python::attach(|py| build(py, &err).unwrap_or_else(|e| e))
+    fn from(mut err: Error) -> PyErr {
+        // The blocked plan moves into the exception as its typed result class.
+        let blocked = match &mut err {
+            Error::PolicyViolation { blocked, .. } => blocked.take(),
+            _ => None,
+        };
+        Python::attach(|py| {
+            let e = build(py, &err).unwrap_or_else(|e| e);
+            if let Some(b) = blocked {
+                let obj = match b {
+                    Blocked::Allocation(a) => {
+                        Py::new(py, PyAuditedAllocation::new(*a)).map(Py::into_any)
+                    }
+                    Blocked::Plan(p) => Py::new(py, PyAuditedPlan::new(*p)).map(Py::into_any),
+                };
+                match obj {
+                    Ok(o) => {
+                        if let Err(x) = e.value(py).setattr("blocked", o) {
+                            return x;
+                        }
+                    }
+                    Err(x) => return x,
+                }
+            }
+            e
+        })
     }
 }
 
@@ -59,8 +85,10 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             attrs.set_item("reason", reason)?;
             "InfeasibleError"
         }
-        Error::PolicyViolation { checks } => {
-            attrs.set_item("checks", checks.clone())?;
+        Error::PolicyViolation { failed_checks, .. } => {
+            attrs.set_item("failed_checks", failed_checks.clone())?;
+            attrs.set_item("checks", failed_checks.clone())?;
+            attrs.set_item("blocked", py.None())?;
             "PolicyViolation"
         }
         Error::LogVerification { record, reason } => {
@@ -107,7 +135,8 @@ pub(crate) fn _raise_error(kind: &str) -> PyResult<()> {
             reason: "r".into(),
         },
         "PolicyViolation" => Error::PolicyViolation {
-            checks: vec!["a".into(), "b".into()],
+            failed_checks: vec!["a".into(), "b".into()],
+            blocked: None,
         },
         "LogVerification" => Error::LogVerification {
             record: 2,

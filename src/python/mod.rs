@@ -11,10 +11,12 @@ mod audit;
 mod data;
 mod error;
 mod evaluate;
+mod gate;
 mod models;
 mod oversight;
 mod provenance;
 mod report;
+mod results;
 mod sepp;
 mod space;
 mod stats;
@@ -35,6 +37,8 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     allocate::register(m)?;
     audit::register(m)?;
     oversight::register(m)?;
+    results::register(m)?;
+    gate::register(m)?;
     report::register(m)?;
     provenance::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the

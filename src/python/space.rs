@@ -375,6 +375,28 @@ fn areal_weights<'py>(
     ))
 }
 
+/// The polygon that overlaps each grid cell most (index into the layer; -1: none). Ties go to
+/// the polygon that comes first in the layer (see `space::dominant_polygon`).
+#[pyfunction]
+fn dominant_polygon<'py>(
+    py: Python<'py>,
+    polygons: Vec<Vec<PyRings<'py>>>,
+    grid: PyRef<'py, PyGrid>,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let layer = multipolygons(&polygons)?;
+    let g = grid.inner.clone();
+    let best = detached(py, move || {
+        let w = core_areal_weights(&layer, &g)?;
+        Ok(crate::space::dominant_polygon(&w, g.n_cells()))
+    })?;
+    Ok(owned(
+        py,
+        best.into_iter()
+            .map(|b| b.map_or(-1, |p| p as i64))
+            .collect(),
+    ))
+}
+
 /// Distributes area counts (n_areas, n_groups) to cells; returns (n_cells, n_groups) counts
 /// and the report as JSON.
 #[pyfunction]
@@ -400,6 +422,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRegion>()?;
     m.add_class::<PyGrid>()?;
     m.add_function(wrap_pyfunction!(areal_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(dominant_polygon, m)?)?;
     m.add_function(wrap_pyfunction!(distribute_population, m)?)?;
     m.add("DEFAULT_MAX_CELLS", DEFAULT_MAX_CELLS)?;
     Ok(())

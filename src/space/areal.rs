@@ -205,6 +205,49 @@ pub fn areal_weights(layer: &[MultiPolygon<f64>], grid: &Grid) -> Result<ArealWe
     Ok(out)
 }
 
+/// Relative tolerance under which two overlaps count as equal in [`dominant_polygon`].
+pub const DOMINANT_TIE_RTOL: f64 = 1e-9;
+
+/// The polygon that dominates each grid cell: the one whose overlap with the cell has the
+/// largest area (m²), for `n_cells` cells (`None` where no polygon overlaps the cell).
+///
+/// **Tie rule**: overlaps within a relative [`DOMINANT_TIE_RTOL`] of each other count as equal
+/// (they are computed as share × polygon area, so exact ties may differ in the last bits), and
+/// among equal overlaps the polygon that comes **first** in the layer (lowest index) wins. The
+/// result does not depend on the order in which cells are visited.
+///
+/// ```
+/// use geo::{polygon, MultiPolygon};
+/// use placewise::space::{areal_weights, dominant_polygon, Grid};
+/// let grid = Grid::from_extent(0.0, 0.0, 10.0, 2, 1).unwrap();
+/// // Two halves of cell 0 (a tie: the first polygon wins) and all of cell 1 for the second.
+/// let a = MultiPolygon(vec![polygon![(x: 0.0, y: 0.0), (x: 5.0, y: 0.0), (x: 5.0, y: 10.0), (x: 0.0, y: 10.0)]]);
+/// let b = MultiPolygon(vec![polygon![(x: 5.0, y: 0.0), (x: 20.0, y: 0.0), (x: 20.0, y: 10.0), (x: 5.0, y: 10.0)]]);
+/// let w = areal_weights(&[a, b], &grid).unwrap();
+/// assert_eq!(dominant_polygon(&w, grid.n_cells()), vec![Some(0), Some(1)]);
+/// ```
+pub fn dominant_polygon(w: &ArealWeights, n_cells: usize) -> Vec<Option<usize>> {
+    let mut best: Vec<Option<(usize, f64)>> = vec![None; n_cells];
+    for p in 0..w.n_polygons() {
+        for (c, share) in w.row(p) {
+            if c >= n_cells {
+                continue;
+            }
+            let a = share * w.area_m2[p];
+            if a.is_nan() || a <= 0.0 {
+                continue;
+            }
+            match best[c] {
+                // Polygons are visited in layer order, so a later polygon replaces the current
+                // one only when it is larger beyond the tolerance.
+                Some((_, b)) if a <= b * (1.0 + DOMINANT_TIE_RTOL) => {}
+                _ => best[c] = Some((p, a)),
+            }
+        }
+    }
+    best.into_iter().map(|b| b.map(|(p, _)| p)).collect()
+}
+
 /// A valid version of `mp`: each part is first cleaned on its own with the even-odd rule (a
 /// self-intersecting "bow-tie" ring becomes its two lobes, holes stay holes), then the parts are
 /// merged (overlapping or repeated parts, as in some real census layers, are unioned rather than

@@ -12,7 +12,7 @@ pub mod population;
 /// The study region: a union of polygons with a fast point-in-region index.
 pub mod region;
 
-pub use areal::{areal_weights, ArealWeights};
+pub use areal::{areal_weights, dominant_polygon, ArealWeights, DOMINANT_TIE_RTOL};
 pub use grid::{Grid, DEFAULT_MAX_CELLS};
 
 pub use population::{Population, PopulationReport};

@@ -7,17 +7,19 @@
   geocoding spikes, time heaping, dominant categories.
 * :func:`ensign_urn` — the two-region feedback-loop model of Ensign et al. (2018) and its
   correction.
-* :class:`~placewise.AuditPolicy`, :func:`enforce`, :func:`summarize` — thresholds, and a
-  recorded override when they are not met.
+* :class:`~placewise.AuditPolicy` (:mod:`placewise.audit.policy`; ``AuditPolicy.default()`` is
+  the policy shipped with the package), :func:`enforce`, :func:`summarize` — thresholds, and a
+  recorded override when they are not met. Plans are judged by the gate of the Rust core when
+  a policy is passed to :func:`placewise.allocate`.
 """
 
 from __future__ import annotations
 
-from ..policy import AuditPolicy, PolicyDecision, enforce, summarize
 from ._common import CAVEAT
 from ._concentration import ConcentrationAudit, area_of_cells, concentration
 from ._disparity import DisparityAudit, disparity
 from ._ensign import EnsignUrnResult, ensign_urn
+from .policy import DEFAULT_POLICY_RESOURCE, AuditPolicy, PolicyDecision, enforce, summarize
 from ._provenance import DataProvenanceAudit, data_provenance
 from ..feedback import FeedbackComparison, FeedbackResult, compare_mitigations, feedback
 
@@ -28,6 +30,7 @@ __all__ = [
     "FeedbackComparison",
     "AuditPolicy",
     "CAVEAT",
+    "DEFAULT_POLICY_RESOURCE",
     "ConcentrationAudit",
     "DataProvenanceAudit",
     "DisparityAudit",

@@ -6,13 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import InvalidParameterError
+from .._results import CAVEAT
+from ..exceptions import param_error
 
-CAVEAT = (
-    "Bands such as 0.8-1.25 are conventions for flagging allocations for human review, not proofs "
-    "of fairness: an allocation inside the band can still be unfair, and one outside it can have "
-    "reasons that a person must weigh."
-)
+__all__ = ["CAVEAT", "dose_array", "grid_of", "same_grid"]
+
 
 
 def dose_array(dose: Any, n_cells: int | None = None, name: str = "dose") -> np.ndarray:
@@ -22,14 +20,13 @@ def dose_array(dose: Any, n_cells: int | None = None, name: str = "dose") -> np.
     try:
         a = np.asarray(d, dtype=np.float64)
     except (TypeError, ValueError) as e:
-        raise InvalidParameterError(f"invalid parameter `{name}`: expected an array of numbers per cell ({e})") from None
+        raise param_error(f"{name}", f"expected an array of numbers per cell ({e})") from None
     if a.ndim == 2:
         a = a.ravel()
     if a.ndim != 1:
-        raise InvalidParameterError(f"invalid parameter `{name}`: expected a 1-d array over the grid's cells, got shape {a.shape}")
+        raise param_error(f"{name}", f"expected a 1-d array over the grid's cells, got shape {a.shape}")
     if n_cells is not None and a.size != n_cells:
-        raise InvalidParameterError(
-            f"invalid parameter `{name}`: has {a.size} values but the grid has {n_cells} cells; "
+        raise param_error(f"{name}", f"has {a.size} values but the grid has {n_cells} cells; "
             "the population does not join the grid (build it on the allocation's grid)"
         )
     return np.ascontiguousarray(a)

@@ -2,188 +2,15 @@
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .. import _native
-from .._jsonable import jsonable, nan
-from ..exceptions import InvalidParameterError
-from ._common import CAVEAT, dose_array, grid_of, same_grid
-
-_METHODS = ("between_groups", "to_overall", "to_reference")
-
-
-class DisparityAudit:
-    """Exposure per capita by group, in the style of fairlearn's ``MetricFrame``.
-
-    Built by :func:`disparity`. ``overall`` is the whole population's exposure per capita
-    E = Σ dose·pop / Σ pop; ``by_group`` a DataFrame with one row per group: ``population``,
-    ``exposure`` (person-dose), ``rate`` (E_g), ``exposure_share``, ``population_share``,
-    ``ratio_to_reference`` / ``difference_to_reference``, ``ratio_to_overall`` /
-    ``difference_to_overall``, bootstrap interval columns ``*_low`` / ``*_high``, ``verdict``
-    (the point ratio to the reference against [τ, 1/τ]), ``verdict_ci`` (the interval against
-    the band: ``inconclusive`` when it straddles an edge), and, when given, ``protection`` and
-    need columns. The bootstrap resamples cells (``resampling_unit``), seeded by ``seed``.
-    """
-
-    def __init__(self, *, data: Mapping[str, Any], groups: list[str]) -> None:
-        self._data = dict(data)
-        rows = []
-        for r in data["groups"]:
-            rows.append(
-                {
-                    "group": r["group"],
-                    "population": r["population"],
-                    "exposure": r["exposure"],
-                    "rate": nan(r["rate"]),
-                    "rate_low": nan(r["rate_ci"][0]),
-                    "rate_high": nan(r["rate_ci"][1]),
-                    "exposure_share": nan(r["exposure_share"]),
-                    "population_share": nan(r["population_share"]),
-                    "ratio_to_reference": nan(r["ratio_to_reference"]),
-                    "ratio_to_reference_low": nan(r["ratio_to_reference_ci"][0]),
-                    "ratio_to_reference_high": nan(r["ratio_to_reference_ci"][1]),
-                    "difference_to_reference": nan(r["difference_to_reference"]),
-                    "ratio_to_overall": nan(r["ratio_to_overall"]),
-                    "ratio_to_overall_low": nan(r["ratio_to_overall_ci"][0]),
-                    "ratio_to_overall_high": nan(r["ratio_to_overall_ci"][1]),
-                    "difference_to_overall": nan(r["difference_to_overall"]),
-                    "verdict": r["verdict"],
-                    "verdict_ci": r["verdict_ci"],
-                    "protection": nan(r["protection"]),
-                    "need_share": nan(r["need_share"]),
-                    "exposure_to_need": nan(r["exposure_to_need"]),
-                }
-            )
-        df = pd.DataFrame(rows).set_index("group")
-        if data["overall_protection"] is None and df["protection"].isna().all():
-            df = df.drop(columns=["protection"])
-        if df["need_share"].isna().all():
-            df = df.drop(columns=["need_share", "exposure_to_need"])
-        self.by_group: pd.DataFrame = df
-        self.groups = list(groups)
-        self.overall: float = nan(data["overall_rate"])
-        self.overall_ci: tuple[float, float] = (nan(data["overall_rate_ci"][0]), nan(data["overall_rate_ci"][1]))
-        self.overall_protection: float = nan(data["overall_protection"])
-        self.reference: str = data["reference"]
-        self.reference_rule: str = data["reference_rule"]
-        self.tau: float = data["tau"]
-        self.band: tuple[float, float] = (self.tau, 1.0 / self.tau)
-        self.bootstrap: int = data["bootstrap"]
-        self.confidence: float = data["confidence"]
-        self.seed: int = data["seed"]
-        self.resampling_unit: str = data["resampling_unit"]
-        self.n_units: int = data["n_units"]
-        self.undefined_resamples: int = data["undefined_resamples"]
-        self.total_dose: float = data["total_dose"]
-        self.caveat: str = CAVEAT
-
-    # ---------------------------------------------------------------- MetricFrame-like
-    def group_max(self) -> float:
-        return float(self.by_group["rate"].max())
-
-    def group_min(self) -> float:
-        return float(self.by_group["rate"].min())
-
-    def difference(self, method: str = "between_groups") -> float:
-        """Largest difference of exposure per capita: ``between_groups`` (max − min, as
-        fairlearn), ``to_overall`` (max |E_g − E|) or ``to_reference`` (max |E_g − E_ref|)."""
-        r = self.by_group["rate"]
-        if method == "between_groups":
-            return float(r.max() - r.min())
-        if method == "to_overall":
-            return float((r - self.overall).abs().max())
-        if method == "to_reference":
-            return float((r - r[self.reference]).abs().max())
-        raise InvalidParameterError(f"invalid parameter `method`: must be one of {_METHODS}, got {method!r}")
-
-    def ratio(self, method: str = "between_groups") -> float:
-        """Smallest ratio of exposure per capita, ≤ 1: ``between_groups`` (min / max, as
-        fairlearn), ``to_overall`` (min over groups of min(E_g/E, E/E_g)) or ``to_reference``."""
-        r = self.by_group["rate"].to_numpy()
-        if method == "between_groups":
-            return float(r.min() / r.max()) if r.max() > 0 else float("nan")
-        if method in ("to_overall", "to_reference"):
-            base = self.overall if method == "to_overall" else float(self.by_group["rate"][self.reference])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                q = np.minimum(r / base, base / r)
-            return float(np.nanmin(q))
-        raise InvalidParameterError(f"invalid parameter `method`: must be one of {_METHODS}, got {method!r}")
-
-    @property
-    def ci(self) -> pd.DataFrame:
-        """Bootstrap intervals of the rate and the ratios, one row per group."""
-        cols = [c for c in self.by_group.columns if c.endswith("_low") or c.endswith("_high")]
-        return self.by_group[cols]
-
-    @property
-    def outside_band(self) -> list[str]:
-        """Groups whose point ratio to the reference lies outside [τ, 1/τ]."""
-        return [g for g, v in self.by_group["verdict"].items() if v in ("above", "below")]
-
-    @property
-    def verdict(self) -> str:
-        out = self.outside_band
-        lo, hi = self.band
-        if not out:
-            return f"every group's exposure ratio to {self.reference} lies within [{lo:.2f}, {hi:.2f}]"
-        return f"outside [{lo:.2f}, {hi:.2f}] relative to {self.reference}: " + ", ".join(
-            f"{g} ({self.by_group.loc[g, 'ratio_to_reference']:.2f})" for g in out
-        )
-
-    # ---------------------------------------------------------------- export
-    def summary(self) -> dict[str, Any]:
-        """The section a policy checks (see :class:`placewise.AuditPolicy`)."""
-        bg = self.by_group
-        return jsonable(
-            {
-                "ratio_to_reference": bg["ratio_to_reference"].to_dict(),
-                "ratio_to_overall": bg["ratio_to_overall"].to_dict(),
-                "ratio_to_reference_ci": {
-                    g: [bg.loc[g, "ratio_to_reference_low"], bg.loc[g, "ratio_to_reference_high"]] for g in bg.index
-                },
-                "ratio_to_overall_ci": {
-                    g: [bg.loc[g, "ratio_to_overall_low"], bg.loc[g, "ratio_to_overall_high"]] for g in bg.index
-                },
-                "reference": self.reference,
-                "tau": self.tau,
-            }
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything, JSON-ready (NaN as None)."""
-        out = jsonable(self._data)
-        out["caveat"] = self.caveat
-        return out
-
-    def __repr__(self) -> str:
-        return (
-            f"DisparityAudit(overall={self.overall:.4g}, reference={self.reference!r} ({self.reference_rule}), "
-            f"tau={self.tau}, bootstrap={self.bootstrap} over {self.resampling_unit}, seed={self.seed})\n"
-            f"{self.by_group[['rate', 'exposure_share', 'population_share', 'ratio_to_reference', 'verdict']]}\n"
-            f"{self.verdict}"
-        )
-
-    def _repr_html_(self) -> str:
-        cols = ["population", "rate", "exposure_share", "population_share", "ratio_to_reference",
-                "ratio_to_reference_low", "ratio_to_reference_high", "verdict", "verdict_ci"]
-        if "protection" in self.by_group:
-            cols.append("protection")
-        table = self.by_group[cols].to_html(float_format=lambda v: f"{v:.3g}", na_rep="–")
-        pct = int(round(self.confidence * 100))
-        return (
-            "<div><b>Disparity audit</b> — exposure per capita by group<br>"
-            f"overall {self.overall:.4g} (CI {self.overall_ci[0]:.4g}–{self.overall_ci[1]:.4g}); reference "
-            f"<b>{html.escape(self.reference)}</b> ({html.escape(self.reference_rule)}); band "
-            f"[{self.band[0]:.2f}, {self.band[1]:.2f}]; {pct}% percentile bootstrap, {self.bootstrap} resamples of "
-            f"{self.resampling_unit}, seed {self.seed}.{table}"
-            f"<p>{html.escape(self.verdict)}</p><p><i>{html.escape(self.caveat)}</i></p></div>"
-        )
+from ..exceptions import param_error
+from .._results import DisparityAudit
+from ._common import dose_array, grid_of, same_grid
 
 
 def _need(need: Any, groups: list[str]) -> np.ndarray | None:
@@ -192,10 +19,10 @@ def _need(need: Any, groups: list[str]) -> np.ndarray | None:
     if isinstance(need, Mapping):
         missing = [g for g in groups if g not in need]
         if missing:
-            raise InvalidParameterError(f"invalid parameter `need`: no value for groups {missing}")
+            raise param_error("need", f"no value for groups {missing}")
         extra = [k for k in need if k not in groups]
         if extra:
-            raise InvalidParameterError(f"invalid parameter `need`: unknown groups {extra}; groups are {groups}")
+            raise param_error("need", f"unknown groups {extra}; groups are {groups}")
         return np.array([float(need[g]) for g in groups])
     return np.ascontiguousarray(need, dtype=np.float64)
 
@@ -258,20 +85,18 @@ def disparity(
     1.0
     """
     if not (hasattr(population, "counts") and hasattr(population, "groups")):
-        raise InvalidParameterError(
-            f"invalid parameter `population`: expected a placewise.Population, got {type(population).__name__}"
+        raise param_error("population", f"expected a placewise.Population, got {type(population).__name__}"
         )
     if not same_grid(grid_of(dose), grid_of(population)):
-        raise InvalidParameterError(
-            "invalid parameter `population`: it was built on another grid than the allocation; it does not join"
+        raise param_error("population", "it was built on another grid than the allocation; it does not join"
         )
     counts = np.ascontiguousarray(population.counts, dtype=np.float64)
     if counts.ndim != 2:
-        raise InvalidParameterError(f"invalid parameter `population`: counts must be (n_cells, n_groups), got {counts.shape}")
+        raise param_error("population", f"counts must be (n_cells, n_groups), got {counts.shape}")
     d = dose_array(dose, counts.shape[0])
     groups = [str(g) for g in population.groups]
     if not isinstance(reference, str):
-        raise InvalidParameterError(f"invalid parameter `reference`: expected a string, got {type(reference).__name__}")
+        raise param_error("reference", f"expected a string, got {type(reference).__name__}")
     raw = _native.disparity(
         d,
         counts,
@@ -284,4 +109,4 @@ def disparity(
         incidents=_incidents_per_cell(incidents_per_cell, population),
         need=_need(need, groups),
     )
-    return DisparityAudit(data=json.loads(raw), groups=groups)
+    return DisparityAudit(raw)

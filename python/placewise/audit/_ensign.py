@@ -93,6 +93,12 @@ class EnsignUrnResult:
         return f"<div><b>Ensign urn</b><pre>{html.escape(repr(self))}</pre></div>"
 
 
+#: The Oakland figures of Ensign et al. (2018, §5), from Lum & Isaac's (2016) drug-crime data: the
+#: two regions' daily crime rates and the urn's prior (the historical counts). Used by the demo
+#: and the pipeline: ``ensign_urn(**ENSIGN_OAKLAND, seed=0)``.
+ENSIGN_OAKLAND: dict[str, Any] = {"rates": (3.68511, 2.816466), "prior": (609, 379), "draws": 1000, "runs": 200}
+
+
 def ensign_urn(
     rates: tuple[float, float] = (3.68511, 2.816466),
     prior: tuple[float, float] = (609, 379),

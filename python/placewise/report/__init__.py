@@ -11,131 +11,22 @@ schema in the Rust core (``src/report``) before it is written.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
 import json
-import math
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .. import _native
 from ..exceptions import InvalidParameterError
 
+from . import sections as S
+from .crosswalk import crosswalk_section, need_section
+from ._base import DEFAULT_PROHIBITED, FRIA_ITEMS, LIMITATIONS, METHODS, Section, Verdict, _fmt, figure, table
+
 SCHEMA: str = _native.REPORT_SCHEMA
-
-DEFAULT_PROHIBITED = [
-    "scoring, listing or flagging individual people (placewise computes place-based risk only)",
-    "stops, searches or arrests justified by a cell's risk value alone",
-    "immigration enforcement or any use outside the agency's stated purpose",
-    "deployment without the audit sections of this report having been read and answered",
-]
-
-LIMITATIONS = [
-    "Recorded crime is not all crime: it reflects what victims report and what police find, and "
-    "both vary by place. Models trained on it inherit those biases.",
-    "Patrol-discovered incidents grow where patrols go; retraining on them can feed the model its own "
-    "outputs (see the feedback-loop section).",
-    "Population figures are survey estimates (e.g. ACS 5-year) spread to cells by area share; real "
-    "populations are not uniform within areas, and sampling error is not propagated.",
-    "Disparity bands such as 0.8–1.25 are conventions, not proofs of fairness or of unfairness.",
-    "Accuracy figures come from past data; they do not guarantee future performance, and hotspot "
-    "models often fail to beat last period's counts.",
-]
-
-METHODS = [
-    ("Kernel density estimation", "Silverman (1986), Density Estimation for Statistics and Data Analysis"),
-    ("Prospective hotspotting", "Bowers, Johnson & Pease (2004), British Journal of Criminology 44(5)"),
-    ("Self-exciting point process", "Mohler et al. (2011, 2015), Journal of the American Statistical Association"),
-    ("Hit rate, PAI", "Chainey, Tompson & Uhlig (2008), Security Journal 21"),
-    ("PEI*", "Hunt (2016); Drawve (2016), Journal of Quantitative Criminology"),
-    ("Recapture rate index", "Levine (2008), Security Journal 21"),
-    ("Fairness-constrained allocation", "Wheeler (2019), Allocating police resources while limiting racial inequality"),
-    ("Runaway feedback loops", "Ensign et al. (2018), Proceedings of FAT* 2018; Lum & Isaac (2016), Significance 13(5)"),
-    ("Discovery-probability gap", "D'Amour et al. (2020), Proceedings of FAT* 2020"),
-]
-
-FRIA_ITEMS = [
-    ("processes", "Processes in which the system is used"),
-    ("period_and_frequency", "Period and frequency of use"),
-    ("affected_groups", "Categories of people and groups likely to be affected"),
-    ("risks", "Specific risks of harm to those groups"),
-    ("oversight_measures", "Human oversight measures"),
-    ("response", "Measures to take when risks materialise (complaints, redress, suspension)"),
-]
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "n/a"
-        return f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}"
-    return str(v)
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating, float)):
-        f = float(v)
-        return None if math.isnan(f) or math.isinf(f) else f
-    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
-        return str(v)
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if v is None or isinstance(v, (int, str)):
-        return v
-    return str(v)
-
-
-def table(df: pd.DataFrame) -> dict[str, Any]:
-    """A DataFrame as a report table."""
-    return {"columns": [str(c) for c in df.columns], "rows": [[_json_value(v) for v in row] for row in df.itertuples(index=False)]}
-
-
-def figure(fig: Any, caption: str) -> dict[str, str]:
-    """A matplotlib figure as an embedded PNG (the figure is closed)."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return {"caption": caption, "data_uri": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()}
-
-
-@dataclass
-class Section:
-    id: str
-    title: str
-    provided: bool = True
-    paragraphs: list[str] = field(default_factory=list)
-    facts: list[tuple[str, str]] = field(default_factory=list)
-    tables: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    figures: list[dict[str, str]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "provided": self.provided, "paragraphs": self.paragraphs,
-                "facts": [[k, v] for k, v in self.facts], "tables": [[c, t] for c, t in self.tables], "figures": self.figures}
-
-
-@dataclass
-class Verdict:
-    check: str
-    status: str  # pass | fail | not_assessed
-    value: str
-    threshold: str
-    explanation: str
-
-    def to_dict(self) -> dict[str, str]:
-        return self.__dict__.copy()
-
 
 def _env() -> Any:
     import jinja2
@@ -157,7 +48,11 @@ class AuditReport:
     :class:`~placewise.evaluate.BacktestResult`), ``plan`` (an :class:`~placewise.Allocation`,
     whose attached audits are used), ``feedback`` and ``urn`` (feedback-loop results),
     ``provenance`` (a data-provenance audit), ``run_log`` (a :class:`~placewise.RunLog`),
-    ``policy`` (the :class:`~placewise.AuditPolicy` the plan was judged against), and
+    ``policy`` (the :class:`~placewise.AuditPolicy` the plan was judged against; the verdicts
+    read the plan's ``decision``, they are never recomputed here), ``policy_applied`` (False
+    when the caller chose to apply no policy: the first verdict row then says "no policy
+    applied"), ``run_warnings`` (the warnings the run raised, shown in "What the run warned
+    about"), and
     ``context``: the deploying agency's own answers — ``purpose``, ``operator``,
     ``period_of_use``, ``frequency``, ``prohibited_uses``, ``reviewer`` and the
     fundamental-rights items ``processes``, ``period_and_frequency``, ``affected_groups``,
@@ -174,7 +69,8 @@ class AuditReport:
                  plan: Any = None, feedback: Any = None, urn: Any = None, provenance: Any = None, run_log: Any = None,
                  policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None,
                  deployment: Any = None, need: Any = None, dosage: Any = None, areas: Any = None,
-                 area_names: str | None = None) -> None:
+                 area_names: str | None = None, policy_applied: bool | None = None,
+                 run_warnings: list[str] | None = None) -> None:
         self.title = title
         self.incidents = incidents
         self.backtest = backtest
@@ -184,6 +80,8 @@ class AuditReport:
         self.provenance = provenance
         self.run_log = run_log
         self.policy = policy
+        self.policy_applied = policy is not None if policy_applied is None else bool(policy_applied)
+        self.run_warnings = [str(w) for w in (run_warnings or [])]
         self.context = dict(context or {})
         # oversight: the deployer's record (crosswalk), concentration against need, actual dosage
         if isinstance(deployment, (str, os.PathLike)):
@@ -204,13 +102,12 @@ class AuditReport:
 
     # ----------------------------------------------------------------------- assembling
     def _build(self) -> dict[str, Any]:
-        from . import sections as S
-        from .crosswalk import crosswalk_section, need_section
-
         verdicts: list[Verdict] = []
+        S.decision_verdict(self.plan, self.policy_applied, verdicts)
         secs: list[Section] = [
+            S.decision(self.plan, self.policy_applied),
             S.intended_use(self.context),
-            S.data(self.incidents, self.provenance, verdicts, self.policy),
+            S.data(self.incidents, self.provenance, verdicts, self.policy, self.plan),
             S.models(self.backtest, verdicts),
             S.allocation(self.plan, self.areas, self.area_names),
             S.disparity(self.plan, verdicts, self.policy),
@@ -220,6 +117,7 @@ class AuditReport:
             S.oversight(self.plan, self.context),
             S.fria(self.context, self.plan),
             S.run_log(self.run_log, verdicts),
+            S.run_warnings(self.run_warnings),
             S.limitations(self.incidents),
             S.methods(),
         ]

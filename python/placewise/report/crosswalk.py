@@ -13,6 +13,8 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import param_error
+from ._base import Section, Verdict, table
+from ._format import relabel
 
 NOT_PROVIDED = "not provided"
 
@@ -143,7 +145,6 @@ EU_CLASSIFICATION_CAVEAT = (
 def crosswalk_section(record: DeploymentRecord | None, present: Mapping[str, bool], verdicts: list[Any]) -> Any:
     """The crosswalk section. ``present`` says which report sections hold content (section
     ids → provided); LAPD OIG lessons are appended to ``verdicts``."""
-    from . import Section, Verdict, table
 
     rec = record or DeploymentRecord()
     s = Section("crosswalk", "What oversight instruments ask, and where this report answers")
@@ -186,7 +187,6 @@ def crosswalk_section(record: DeploymentRecord | None, present: Mapping[str, boo
 
 def need_section(need: Any, verdicts: list[Any]) -> Any:
     """Concentration of patrol against need per area (a check that can fail, with its power)."""
-    from . import Section, Verdict, table
     from ..audit._need import METHOD, VERDICT_WORDS
 
     s = Section("need", "Concentration of patrol against need, by area")
@@ -203,7 +203,6 @@ def need_section(need: Any, verdicts: list[Any]) -> Any:
     t = need.table.copy()
     keep = [c for c in ("area", "patrol", "need", "patrol_share", "need_share", "population",
                         "patrol_per_1000_residents", "patrol_per_1000_residents_smoothed") if c in t.columns]
-    from ._format import relabel
 
     t = t[keep].rename(columns={"patrol": need.patrol_label, "need": need.need_label,
                                 "patrol_share": "share of patrol", "need_share": f"share of {need.need_label}",

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import DEFAULT_PROHIBITED, FRIA_ITEMS, LIMITATIONS, METHODS, Section, Verdict, figure, table
+from ._base import DEFAULT_PROHIBITED, FRIA_ITEMS, LIMITATIONS, METHODS, Section, Verdict, figure, policy_outcome, table
+from .wiring import concentration_section, disparity_section, feedback_section, policy_part, run_log_section
 
 NOT_PROVIDED = "not provided"
 
@@ -20,6 +21,63 @@ def _ctx(context: dict[str, Any], key: str) -> str:
     if isinstance(v, (list, tuple)):
         return "; ".join(map(str, v))
     return str(v)
+
+
+def decision_verdict(plan: Any, policy_applied: bool, verdicts: list[Verdict]) -> None:
+    """The first row of the verdict table: the gate's decision on the plan."""
+    check = "Audit-policy decision on this plan"
+    d = getattr(plan, "decision", None) if plan is not None else None
+    if d is None or d.status == "no_policy" or not policy_applied:
+        verdicts.append(Verdict(check, "not_assessed", "no policy applied", "—",
+                                "The caller chose to apply no audit policy: nothing was checked against thresholds, and "
+                                "nothing could block this plan."))
+        return
+    name = d.policy_name or "unnamed policy"
+    where = f" ({d.policy_source})" if d.policy_source else ""
+    if d.status == "blocked":
+        verdicts.append(Verdict(check, "fail", f"BLOCKED: {len(d.failed_checks)} failed check(s)", f"policy: {name}{where}",
+                                "The plan failed the policy and nobody overrode it. It must not be deployed."))
+    elif d.status == "overridden":
+        o = d.override
+        who = f"{o.by} at {o.at}" if o is not None else "unknown"
+        verdicts.append(Verdict(check, "fail", f"OVERRIDDEN by {who}: {len(d.failed_checks)} failed check(s)",
+                                f"policy: {name}{where}",
+                                "The plan failed the policy; a person recorded a reason to proceed (see Human oversight)."))
+    else:
+        verdicts.append(Verdict(check, "pass", "passed", f"policy: {name}{where}",
+                                "Every check of the policy that was run passed."))
+
+
+def decision(plan: Any, policy_applied: bool) -> Section:
+    s = Section("decision", "The policy decision")
+    d = getattr(plan, "decision", None) if plan is not None else None
+    if d is None:
+        s.provided = False
+        return s
+    if d.status == "no_policy" or not policy_applied:
+        s.paragraphs.append("No policy applied: the caller chose to run without an audit policy, so no threshold was "
+                            "checked and nothing could block the plan.")
+    else:
+        label = {"blocked": "BLOCKED — this plan must not be deployed", "overridden": "OVERRIDDEN — deployed on a "
+                 "person's recorded responsibility", "passed": "PASSED"}[d.status]
+        s.facts.append(("Decision", label))
+        s.facts.append(("Policy", (d.policy_name or "unnamed policy") + (f" ({d.policy_source})" if d.policy_source else "")))
+        if d.failed_checks:
+            s.tables.append(("Failed checks", table(pd.DataFrame({"check": d.failed_checks}))))
+    if d.skipped_audits:
+        s.tables.append(("Audits not checked, and why", table(pd.DataFrame(
+            [{"audit": k.audit, "skipped by": "the caller" if k.by_caller else "the policy", "reason": k.reason}
+             for k in d.skipped_audits]))))
+    return s
+
+
+def run_warnings(lines: list[str]) -> Section:
+    s = Section("warnings", "What the run warned about")
+    if lines:
+        s.tables.append(("Warnings raised while the run was made (each once)", table(pd.DataFrame({"warning": lines}))))
+    else:
+        s.paragraphs.append("The run raised no warning.")
+    return s
 
 
 def intended_use(context: dict[str, Any]) -> Section:
@@ -40,7 +98,7 @@ def intended_use(context: dict[str, Any]) -> Section:
     return s
 
 
-def data(incidents: Any, provenance: Any, verdicts: list[Verdict], policy: Any) -> Section:
+def data(incidents: Any, provenance: Any, verdicts: list[Verdict], policy: Any, plan: Any = None) -> Section:
     s = Section("data", "Data")
     if incidents is None:
         s.provided = False
@@ -83,18 +141,16 @@ def data(incidents: Any, provenance: Any, verdicts: list[Verdict], policy: Any) 
     verdicts.append(Verdict("Data quality: rows dropped as unusable", "pass" if share_lost <= 0.05 else "fail",
                             f"{share_lost:.2%} ({lost:,} rows)", "≤ 5 % of rows",
                             "A high share of unusable rows means the map may miss places where records are poor."))
-    from .wiring import policy_part
-
     limit = policy_part(policy, "data").get("max_discovered_share")
     disc = shares["discovered"]
+    what = "Discovered incidents follow patrols; a model trained on many of them can run away."
     if shares["unknown"] >= 0.999:
         verdicts.append(Verdict("Share of police-discovered incidents in the data", "not_assessed", "origin unknown",
                                 _fmt_limit(limit), "The data do not say how incidents came to police attention."))
     else:
-        lim = 0.2 if limit is None else float(limit)
-        verdicts.append(Verdict("Share of police-discovered incidents in the data", "pass" if disc <= lim else "fail",
-                                f"{disc:.1%}", f"≤ {lim:.0%}",
-                                "Discovered incidents follow patrols; a model trained on many of them can run away."))
+        status, _ = policy_outcome(plan, "data")
+        verdicts.append(Verdict("Share of police-discovered incidents in the data", status or "not_assessed", f"{disc:.1%}",
+                                _fmt_limit(limit) if status else "not checked by a policy", what))
     if provenance is not None and hasattr(provenance, "report_facts"):
         s.facts += provenance.report_facts()
     return s
@@ -240,13 +296,11 @@ def disparity(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
         verdicts.append(Verdict("Exposure ratio between groups within the band", "not_assessed", "—", "0.8–1.25",
                                 "No population data were supplied, so exposure by group could not be measured."))
         return s
-    from .wiring import disparity_section
-
-    disparity_section(s, dis, verdicts, policy)
+    disparity_section(s, dis, verdicts, policy, plan)
     return s
 
 
-def concentration(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
+def concentration(plan: Any, verdicts: list[Verdict], policy: Any = None) -> Section:
     s = Section("concentration", "Concentration of patrols")
     conc = getattr(plan, "concentration", None) if plan is not None else None
     if conc is None:
@@ -254,9 +308,7 @@ def concentration(plan: Any, verdicts: list[Verdict], policy: Any) -> Section:
         verdicts.append(Verdict("Concentration above random allocation", "not_assessed", "—", "—",
                                 "No concentration audit was supplied."))
         return s
-    from .wiring import concentration_section
-
-    concentration_section(s, conc, verdicts, policy)
+    concentration_section(s, conc, verdicts, plan, policy)
     return s
 
 
@@ -267,8 +319,6 @@ def feedback(fb: Any, urn: Any, verdicts: list[Verdict], policy: Any) -> Section
         verdicts.append(Verdict("Feedback loop: no runaway under the planned retraining", "not_assessed", "—",
                                 "no runaway", "No feedback simulation was supplied."))
         return s
-    from .wiring import feedback_section
-
     feedback_section(s, fb, urn, verdicts, policy)
     return s
 
@@ -277,7 +327,7 @@ def oversight(plan: Any, context: dict[str, Any]) -> Section:
     s = Section("oversight", "Human oversight")
     overrides = []
     audit = getattr(plan, "audit", None) if plan is not None else None
-    for o in getattr(audit, "overrides", None) or getattr(plan, "overrides", None) or []:
+    for o in getattr(plan, "overrides", None) or getattr(audit, "overrides", None) or []:
         overrides.append(o if isinstance(o, dict) else getattr(o, "__dict__", {"override": str(o)}))
     s.facts.append(("Reviewer", _ctx(context, "reviewer")))
     if overrides:
@@ -308,8 +358,6 @@ def run_log(log: Any, verdicts: list[Verdict]) -> Section:
         s.provided = False
         verdicts.append(Verdict("Run log intact", "not_assessed", "—", "every record verifies", "No run log was supplied."))
         return s
-    from .wiring import run_log_section
-
     run_log_section(s, log, verdicts)
     return s
 
@@ -330,6 +378,13 @@ def summary(verdicts: list[Verdict], incidents: Any, plan: Any) -> list[str]:
     fails = [v for v in verdicts if v.status == "fail"]
     missing = [v for v in verdicts if v.status == "not_assessed"]
     out = []
+    d = getattr(plan, "decision", None) if plan is not None else None
+    if d is not None and d.status == "blocked":
+        out.append(f"BLOCKED: this plan failed the audit policy ({'; '.join(d.failed_checks)}) and nobody overrode "
+                   "it. It must not be deployed; it is shown here for review only.")
+    elif d is not None and d.status == "overridden" and d.override is not None:
+        out.append(f"OVERRIDDEN: this plan failed the audit policy and {d.override.by} recorded a reason to proceed "
+                   f"({d.override.at}): {d.override.reason}")
     if incidents is not None:
         span = incidents.time_span
         out.append(f"This report covers {len(incidents):,} incidents from {span[0]:%B %Y} to {span[1]:%B %Y}"

@@ -13,9 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from .. import _native
 from ..exceptions import LogVerificationError
-from . import Section, Verdict, figure, table
+from ._base import Section, Verdict, figure, policy_outcome, table
 
 
 def policy_part(policy: Any, name: str) -> dict[str, Any]:
@@ -27,22 +26,15 @@ def policy_part(policy: Any, name: str) -> dict[str, Any]:
 
 
 def _band(dis: Any, policy: Any) -> tuple[float, float, str]:
+    """The band shown (the policy's when it sets one, else the audit's τ): for display only,
+    verdicts come from the decision and the audit."""
     d = policy_part(policy, "disparity")
     lo = float(d.get("ratio_min", dis.tau))
     hi = float(d.get("ratio_max", 1 / dis.tau))
     return lo, hi, d.get("compare_to", "reference")
 
 
-def _verdict(r: float, lo: float, hi: float) -> str:
-    """The band rule of the Rust core (``audit::in_band``: edges inclusive within
-    ``BAND_EDGE_TOL``), for a band the policy may set differently from the audit's τ."""
-    tol = _native.BAND_EDGE_TOL
-    if lo * (1 - tol) <= r <= hi * (1 + tol):
-        return "within"
-    return "above" if r > hi else "below"
-
-
-def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any) -> None:
+def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any, plan: Any = None) -> None:
     lo, hi, compare_to = _band(dis, policy)
     col = "ratio_to_overall" if compare_to == "overall" else "ratio_to_reference"
     against = "the whole population's rate" if compare_to == "overall" else f"the reference group ({dis.reference})"
@@ -61,7 +53,7 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
         "ratio": bg[col],
         "ratio 95 % low": bg[f"{col}_low"],
         "ratio 95 % high": bg[f"{col}_high"],
-        "verdict": [_verdict(v, lo, hi) for v in bg[col]],
+        "verdict (audit band)": bg["verdict"].astype(str),
         "share of its incidents covered": bg["protection"],
     })
     s.tables.append(("Patrol exposure and protection by group", table(t)))
@@ -69,11 +61,19 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
         "The last column is the protection side: the share of the (expected) incidents in each group's cells that "
         "the allocation covers. Being under-protected is a disparity too."
     )
-    outside = t[t["verdict"] != "within"]
-    value = "; ".join(f"{g} {r:.3f}" for g, r in zip(outside["group"], outside["ratio"])) or (
-        f"all groups within (range {t['ratio'].min():.3f}–{t['ratio'].max():.3f})")
-    verdicts.append(Verdict(f"Exposure ratio between groups within the band ({against})",
-                            "fail" if len(outside) else "pass", value, f"{lo:.2f}–{hi:.2f}",
+    status, failed = policy_outcome(plan, "disparity")
+    if status is None:
+        # No policy checked disparity: report the audit's own verdicts (computed in the core
+        # against its band [tau, 1/tau]).
+        outside = list(dis.outside_band)
+        status = "fail" if outside else "pass"
+        value = "; ".join(f"{g} {bg.loc[g, 'ratio_to_reference']:.3f}" for g in outside) or "all groups within the audit band"
+        threshold = f"{dis.band[0]:.2f}–{dis.band[1]:.2f} (audit band; no policy checked it)"
+    else:
+        value = "; ".join(f.removeprefix("disparity: ") for f in failed) or (
+            f"all groups within (range {t['ratio'].min():.3f}–{t['ratio'].max():.3f})")
+        threshold = f"{lo:.2f}–{hi:.2f}"
+    verdicts.append(Verdict(f"Exposure ratio between groups within the band ({against})", status, value, threshold,
                             "Groups outside the band carry much more (or much less) patrol per person than the comparison."))
     import matplotlib.pyplot as plt
 
@@ -87,8 +87,7 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
     s.figures.append(figure(fig, "Exposure ratio by group with 95 % intervals; the shaded band is the policy band."))
 
 
-def concentration_section(s: Section, conc: Any, verdicts: list[Verdict], policy: Any) -> None:
-    limit = float(policy_part(policy, "concentration").get("max_gini_over_baseline", 0.05))
+def concentration_section(s: Section, conc: Any, verdicts: list[Verdict], plan: Any = None, policy: Any = None) -> None:
     t = conc.table.reset_index().rename(columns={"index": "level"})
     s.paragraphs.append(
         "The Gini index of patrol across cells is near 1 for any small budget on a large grid, so it is shown next to "
@@ -101,16 +100,18 @@ def concentration_section(s: Section, conc: Any, verdicts: list[Verdict], policy
     s.tables.append(("Concentration of patrol, observed and under random allocation (context; raw names in the audit's JSON)",
                      table(relabel(t.rename(columns={"level": "level of analysis"})))))
     excess = float(conc.cells["gini_over_baseline"])
-    status = "pass" if excess <= limit else "fail"
-    baseline = float(conc.cells["baseline_gini_mean"])
+    status, failed = policy_outcome(plan, "concentration")
+    limit_text = "no policy checked it" if status is None else "policy maximum"
     explanation = "A large excess means patrol piles up on few places."
-    if status == "pass" and 1 - baseline <= limit:
+    baseline = float(conc.cells["baseline_gini_mean"])
+    limit = policy_part(policy, "concentration").get("max_gini_over_baseline")
+    if status == "pass" and limit is not None and 1 - baseline <= float(limit):
         # the largest possible Gini (1) is within the limit of the baseline: no plan could fail
         status = "not_informative"
         explanation = ("Not informative at this budget: random placement already gives a Gini of "
                        f"{baseline:.3f}, so no plan could exceed the limit; see the area-level check against need.")
-    verdicts.append(Verdict("Concentration above random allocation (Gini over baseline)", status,
-                            f"{excess:+.4f}", f"≤ {limit:+.2f}", explanation))
+    verdicts.append(Verdict("Concentration above random allocation (Gini over baseline)", status or "not_assessed",
+                            f"{excess:+.4f}", limit_text, explanation))
 
 
 def feedback_section(s: Section, fb: Any, urn: Any, verdicts: list[Verdict], policy: Any) -> None:
