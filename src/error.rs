@@ -37,9 +37,12 @@ pub enum Error {
         /// Which input was empty, and why it matters.
         what: String,
     },
-    /// A request would exceed a size limit; raised before anything is allocated.
-    #[error("{what} is too large: {requested} requested, limit is {limit}")]
+    /// A request would exceed a size limit; raised before anything is allocated. Limits are
+    /// set in one place, [`crate::limits`].
+    #[error("too large: `{param}` asks for {requested} {what}, the limit is {limit}")]
     TooLarge {
+        /// The parameter (or input) that sets the size, as the caller spelled it.
+        param: String,
         /// What would be too large (e.g. "grid cells").
         what: String,
         /// The size requested.
@@ -91,7 +94,7 @@ pub enum Error {
         reason: String,
     },
     /// Reading or writing a file failed.
-    #[error("I/O error on {path}: {source}")]
+    #[error("could not use the file {path}: {}", IoWords(source))]
     Io {
         /// The file involved.
         path: String,
@@ -112,6 +115,38 @@ impl fmt::Display for RowSuffix {
     }
 }
 
+/// An I/O error in words ("it does not exist"), without the OS error number.
+struct IoWords<'a>(&'a std::io::Error);
+
+impl fmt::Display for IoWords<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use std::io::ErrorKind as K;
+        let words = match self.0.kind() {
+            K::NotFound => "it does not exist",
+            K::PermissionDenied => "permission denied",
+            K::AlreadyExists => "it already exists",
+            K::IsADirectory => "it is a directory, not a file",
+            K::NotADirectory => "a part of its path is not a directory",
+            K::StorageFull => "the disk is full",
+            K::ReadOnlyFilesystem => "the file system is read-only",
+            K::InvalidData => "its content is not valid text",
+            _ => {
+                let s = self.0.to_string();
+                return match s.find(" (os error") {
+                    Some(i) => f.write_str(&s[..i]),
+                    None => f.write_str(&s),
+                };
+            }
+        };
+        f.write_str(words)
+    }
+}
+
+/// The error message of an OS error in words, for errors built outside [`Error::Io`].
+pub fn io_words(e: &std::io::Error) -> String {
+    IoWords(e).to_string()
+}
+
 impl Error {
     /// Shorthand for [`Error::InvalidParameter`].
     pub fn param(name: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -127,6 +162,21 @@ impl Error {
             row,
             column: column.into(),
             reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::TooLarge`].
+    pub fn too_large(
+        param: impl Into<String>,
+        what: impl Into<String>,
+        requested: u64,
+        limit: u64,
+    ) -> Self {
+        Error::TooLarge {
+            param: param.into(),
+            what: what.into(),
+            requested,
+            limit,
         }
     }
 
@@ -161,12 +211,28 @@ mod tests {
         );
         let e = Error::data(None, "t", "all missing");
         assert_eq!(e.to_string(), "invalid data: column `t`: all missing");
-        let e = Error::TooLarge {
-            what: "grid cells".into(),
-            requested: 10,
-            limit: 5,
+        let e = Error::too_large("cell_size", "grid cells", 10, 5);
+        assert_eq!(
+            e.to_string(),
+            "too large: `cell_size` asks for 10 grid cells, the limit is 5"
+        );
+    }
+
+    #[test]
+    fn io_errors_read_in_words() {
+        let e = Error::Io {
+            path: "/tmp/nope.toml".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
         };
-        assert!(e.to_string().contains("10 requested, limit is 5"));
+        assert_eq!(
+            e.to_string(),
+            "could not use the file /tmp/nope.toml: it does not exist"
+        );
+        let e = Error::Io {
+            path: "x".into(),
+            source: std::io::Error::from_raw_os_error(2),
+        };
+        assert!(!e.to_string().contains("os error"), "{e}");
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub mod data;
 pub mod error;
 /// Evaluation metrics and rolling backtests.
 pub mod evaluate;
+/// Size limits checked before every parameter-dependent allocation, set in one place.
+pub mod limits;
 /// Hotspot and point-process models: naive, KDE, retrospective, prospective, SEPP.
 pub mod models;
 /// One Monte Carlo engine: seeded parallel simulations, the `+1` rule and sidedness.

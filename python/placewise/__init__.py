@@ -78,3 +78,14 @@ from . import dosage  # noqa: E402
 from .dosage import Patrols  # noqa: E402
 
 __all__ += ["dosage", "Patrols"]
+
+# --- risk factors, blend, model selection
+from . import selection  # noqa: E402
+from .models import Blend, RiskFactors  # noqa: E402
+
+__all__ += ["Blend", "RiskFactors", "selection"]
+
+# --- size limits
+from .limits import Limits, limits, set_limits  # noqa: E402
+
+__all__ += ["Limits", "limits", "set_limits"]

@@ -39,6 +39,9 @@ def csv_text(frame: pd.DataFrame, path: str | os.PathLike[str] | None = None, **
     """CSV of ``frame`` (``index=False`` unless given) with formula-like text neutralised;
     written to ``path`` when one is given. Returns the text."""
     kwargs.setdefault("index", False)
+    # RFC 4180 line endings; with them a carriage return inside a cell is quoted, so it cannot
+    # end the row early in a spreadsheet
+    kwargs.setdefault("lineterminator", "\r\n")
     text = safe_frame(frame).to_csv(**kwargs)  # type: ignore[call-overload]
     if path is not None:
         with open(path, "w", encoding="utf-8", newline="") as f:

@@ -21,6 +21,34 @@ class ParsedTimes:
     local: np.ndarray  # int64 wall-clock seconds in the local zone
     tz: str  # zone used for local times and for naive inputs
     repairs: dict[str, int] = field(default_factory=dict)
+    # valid dates outside the range pandas holds (1677-09-21 .. 2262-04-11), e.g. 3000-01-01
+    out_of_range: np.ndarray | None = None
+
+
+def _is_real_date(v: Any, fmt: str | None) -> bool:
+    """Whether ``v`` is a valid calendar date/time (that pandas could not hold)."""
+    if isinstance(v, (dt.date, np.datetime64)):
+        return True
+    if not isinstance(v, str):
+        return False
+    text = v.strip()
+    try:
+        if fmt is not None and fmt != "ISO8601":
+            dt.datetime.strptime(text, fmt)
+        else:
+            dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _out_of_range(col: pd.Series, parsed: pd.Series, fmt: str | None) -> np.ndarray:
+    """Rows whose value is a real date that failed to parse only because of its range."""
+    failed = parsed.isna().to_numpy() & col.notna().to_numpy()
+    out = np.zeros(len(col), dtype=bool)
+    for i in np.flatnonzero(failed):
+        out[i] = _is_real_date(col.iloc[i], fmt)
+    return out
 
 
 def _seconds(s: pd.Series) -> np.ndarray:
@@ -63,7 +91,8 @@ def parse_times(col: pd.Series, tz: str | None, fmt: str | None = None, dayfirst
     * missing or unparseable values are reported in ``missing`` (the core drops them, counted).
     """
     name = str(col.name)
-    parsed = _to_datetime(col.reset_index(drop=True), fmt, dayfirst)
+    col = col.reset_index(drop=True)
+    parsed = _to_datetime(col, fmt, dayfirst)
     if not (isinstance(parsed.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(parsed.dtype)):
         raise DataValidationError(f"invalid data: column `{name}`: could not be read as times")
     repairs: dict[str, int] = {}
@@ -97,7 +126,9 @@ def parse_times(col: pd.Series, tz: str | None, fmt: str | None = None, dayfirst
         if n_non:
             repairs["nonexistent_local_time_shifted_forward"] = n_non
     missing = utc.isna().to_numpy()
-    return ParsedTimes(utc=_seconds(utc), missing=missing, local=_seconds(local), tz=zone, repairs=repairs)
+    oor = _out_of_range(col, parsed, fmt) if missing.any() else np.zeros(len(col), dtype=bool)
+    return ParsedTimes(utc=_seconds(utc), missing=missing, local=_seconds(local), tz=zone, repairs=repairs,
+                       out_of_range=oor)
 
 
 def to_utc_seconds(when: Any, tz: str, name: str = "at") -> int:

@@ -205,8 +205,8 @@ def _common(strategy: str, population: Any, seed: Any, tau: Any, epsilon: Any) -
         raise _param_error("strategy", f"unknown strategy {strategy!r}; use one of {', '.join(STRATEGIES)}")
     if strategy == "fair" and population is None:
         raise _param_error("population", "the fair strategy needs population counts by group (a Population)")
-    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
-        raise _param_error("seed", f"must be a non-negative integer, got {seed!r}")
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**64):
+        raise _param_error("seed", f"must be an integer from 0 to 2**64 - 1, got {seed!r}")
     if strategy == "randomized" and seed is None:
         raise _param_error("seed", "randomized allocation needs an explicit seed (an integer ≥ 0)")
     try:

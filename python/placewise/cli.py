@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -139,7 +140,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     city = datasets.load_chicago(cell_size=args.cell_size)
     say(city.incidents.quality.summary())
     res = run_chain(
-        city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="kde",
+        city, args.out, at="2019-12-01", backtest_start="2019-06-02", models=("kde", "prospective"), model="auto",
         units=args.units, strategy="fair", seed=args.seed, say=say, progress=_progress(args),
         title="placewise audit report — Chicago aggravated assaults (bundled sample)",
         context={"purpose": "Demonstration on public data: where should 60 patrol units go in December 2019, and "
@@ -169,10 +170,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .pipeline import make_model
-
     city = _city(args)
-    s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
+    s = _chosen_model(args, city).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
     _write_surface(s, args.out)
     _say(args)(f"wrote {args.out}: {s}")
     return EXIT_OK
@@ -189,10 +188,9 @@ def _write_surface(s: Any, out: str) -> None:
 def cmd_allocate(args: argparse.Namespace) -> int:
     from .allocate import Budget, allocate
     from .exceptions import PolicyViolation
-    from .pipeline import make_model
 
     city = _city(args)
-    s = make_model(args.model, args.cell_size).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
+    s = _chosen_model(args, city).fit(city.incidents.until(args.at), city.grid).predict(at=args.at)
     kw: dict[str, Any] = {"population": city.population, "seed": args.seed, **_gate_options(args)}
     if args.strategy == "fair":
         kw.update(tau=args.tau, reference=args.reference)
@@ -214,6 +212,20 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         plan.to_geojson(p)
     print(json.dumps(plan.summary(), indent=2, default=str))
     return EXIT_OK
+
+
+def _chosen_model(args: argparse.Namespace, city: Any) -> Any:
+    """The model named by --model; "auto" chooses by rolling validation (26 weekly origins
+    before --at) and falls back to the naive baseline when no model beats it."""
+    from .pipeline import make_model
+
+    if args.model != "auto":
+        return make_model(args.model, args.cell_size)
+    from .selection import choose_model
+
+    model, sel = choose_model(city.incidents, city.grid, args.at, seed=getattr(args, "seed", 0))
+    _say(args)(sel.plain_words())
+    return model
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
@@ -260,12 +272,22 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     if not Path(args.log).exists():
         print(f"placewise: error: no such file: {args.log}", file=sys.stderr)
         return EXIT_ERROR
+    log = RunLog(args.log)
     try:
-        v = RunLog(args.log).verify()
+        v = log.verify(expected_head=args.expected_head, expected_records=args.expected_records)
+        if args.public_key:
+            v = log.verify_signed(args.public_key)
     except LogVerificationError as e:
         print(f"FAILED: record {e.record}: {e.reason}")
         return EXIT_ERROR
-    print(f"OK: {v.records} records, head {v.head}")
+    line = f"OK: {v.records} records, head {v.head}"
+    if args.public_key:
+        line += f"; {v.checkpoints} signed checkpoint(s), the last covering records 0-{v.signed_records - 1}"
+        if v.records > v.signed_records + 1:
+            line += f" ({v.records - v.signed_records - 1} later record(s) rest on the hash chain alone)"
+    elif args.expected_head or args.expected_records is not None:
+        line += " (anchor holds)"
+    print(line)
     return EXIT_OK
 
 
@@ -323,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="fit a model and write its risk surface", formatter_class=F,
                         epilog=f"example:\n  placewise predict --model kde --at 2019-12-01 --out risk.geojson \\\n{ex}\n\n" + EPILOG)
     _data_options(pr)
-    pr.add_argument("--model", default="kde")
+    pr.add_argument("--model", default="kde", help="a model name, or auto (chosen by rolling validation)")
     pr.add_argument("--at", required=True, help="prediction time; only earlier incidents are used")
     pr.add_argument("--out", required=True, help="GeoJSON or CSV")
     pr.set_defaults(func=cmd_predict)
@@ -333,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
                               f"  --population areas.geojson --groups WHITE,BLACK,HISP,ASIAN,OTHER --at 2019-12-01 \\\n"
                               f"  --out plan.geojson \\\n{ex}\n\n" + EPILOG)
     _data_options(a, population=True)
-    a.add_argument("--model", default="kde")
+    a.add_argument("--model", default="auto", help="auto (chosen by rolling validation; the naive baseline unless a model "
+                                                    "beats it), naive, kde, prospective, retrospective, sepp, blend or risk_factors")
     a.add_argument("--at", required=True)
     a.add_argument("--units", type=float, required=True)
     a.add_argument("--per-cell-cap", type=float, default=1.0)
@@ -367,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--at", required=True, help="allocation time")
     au.add_argument("--backtest-start", required=True, help="first backtest origin")
     au.add_argument("--models", default="kde,prospective")
-    au.add_argument("--model", default="kde", help="model used for the allocation")
+    au.add_argument("--model", default="auto", help="model used for the allocation (default auto: chosen by rolling validation)")
     au.add_argument("--units", type=float, default=60)
     au.add_argument("--strategy", default="fair", choices=["top_k", "proportional", "randomized", "fair"])
     au.add_argument("--tau", type=float, default=0.8)
@@ -386,6 +409,10 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example:\n  placewise verify-log out/demo/runs.jsonl\n\nExit code 0 when every record verifies, "
                               "1 otherwise (the first bad record is named).")
     v.add_argument("log")
+    v.add_argument("--public-key", action="append", metavar="PATH",
+                   help="check every signed checkpoint against this Ed25519 public key (PEM or hex file); repeatable")
+    v.add_argument("--expected-head", metavar="HASH", help="anchor: the head hash recorded earlier")
+    v.add_argument("--expected-records", type=int, metavar="N", help="anchor: the record count recorded earlier")
     v.set_defaults(func=cmd_verify_log)
     from ._cli_oversight import add_parsers
 
@@ -428,8 +455,23 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - one clear line unless --debug
         if args.debug:
             raise
-        print(f"placewise: error: {e}", file=sys.stderr)
+        print(_error_line(e), file=sys.stderr)
         return EXIT_ERROR
+
+
+def _error_line(e: BaseException) -> str:
+    """One line for an error: its first line; a longer message is written whole to a file the
+    line names (``--debug`` shows the traceback instead)."""
+    text = str(e).strip() or type(e).__name__
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if len(lines) <= 1:
+        return f"placewise: error: {lines[0] if lines else text}"
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="placewise-error-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+    return f"placewise: error: {lines[0]} (full message in {path}; add --debug for a traceback)"
 
 
 if __name__ == "__main__":

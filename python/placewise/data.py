@@ -33,6 +33,22 @@ _REASONS: list[str] = list(_native.drop_reasons())
 _REASON_CODE = {r: i for i, r in enumerate(_REASONS)}
 
 
+def _read_csv(path: Any, **kw: Any) -> pd.DataFrame:
+    """pandas.read_csv with its failures as placewise errors: a file that cannot be opened is a
+    PlacewiseIOError, a file that is not CSV text a DataValidationError."""
+    from .exceptions import PlacewiseIOError
+
+    try:
+        return pd.read_csv(path, **kw)
+    except OSError as e:
+        err = PlacewiseIOError(f"could not read the file {os.fspath(path)}: {e.strerror or e}")
+        err.filename = os.fspath(path)
+        raise err from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        reason = " ".join(str(e).split())
+        raise DataValidationError(f"invalid data: column `file`: {os.fspath(path)} is not readable CSV ({reason})") from None
+
+
 def _require_columns(df: pd.DataFrame, cols: Mapping[str, str | None]) -> None:
     for param, col in cols.items():
         if col is not None and col not in df.columns:
@@ -251,6 +267,8 @@ class Incidents:
             _check_swapped(xs, ys, px, py, preset, source_crs, target, region, x, y)
 
         times = parse_times(df[t], tz, time_format, dayfirst)
+        if times.out_of_range is not None:
+            preset[(preset < 0) & times.out_of_range] = _REASON_CODE["time_out_of_range"]
         repairs = dict(times.repairs)
 
         cat_codes = cat_labels = None
@@ -311,10 +329,10 @@ class Incidents:
         ``weight``) are read. Other keyword arguments are those of :meth:`from_frame`.
         """
         cols = [c for c in (x, y, t, kwargs.get("category"), kwargs.get("origin"), kwargs.get("weight")) if c]
-        header = pd.read_csv(path, nrows=0, **(read_csv_kwargs or {}))
+        header = _read_csv(path, nrows=0, **(read_csv_kwargs or {}))
         _require_columns(header, {"x": x, "y": y, "t": t, "category": kwargs.get("category"),
                                   "origin": kwargs.get("origin"), "weight": kwargs.get("weight")})
-        df = pd.read_csv(path, usecols=list(dict.fromkeys(cols)), dtype={t: "string"}, **(read_csv_kwargs or {}))
+        df = _read_csv(path, usecols=list(dict.fromkeys(cols)), dtype={t: "string"}, **(read_csv_kwargs or {}))
         kwargs.setdefault("source", os.fspath(path))
         return cls.from_frame(df, x=x, y=y, t=t, **kwargs)
 

@@ -12,6 +12,20 @@ Definitions (the Rust core, ``src/evaluate/metrics.rs``, documents them in full)
 * RRI, recapture rate index = (n₂ / n₁) / (N₂ / N₁) (Levine 2008): test-window share of the
   flagged cells relative to their training-window share;
 * AUC: area under the hit-rate / area-share curve (0.5 for a random ranking on average).
+
+Probabilistic scores (``src/evaluate/scores.rs``) judge the counts, not only the ranking: the
+Poisson log-likelihood and deviance of the expected counts per cell, the Brier score of "at
+least one incident in the cell" (P = 1 − e^{−μ}), and a calibration table by decile of the
+forecast. They need expected counts over the test window, which :func:`expected_counts`
+derives from a surface:
+
+* **calibrated** (values are counts): ``Naive`` and ``KDE`` / ``RetrospectiveHotspot``
+  (incidents or kernel-weighted incidents over the training window, rescaled to the test
+  window's length; an exponential decay's effective window is used; KDE loses the kernel mass
+  that falls off the grid, so it runs a little low near the edges), ``SEPP``, ``RiskFactors`` and
+  ``Blend`` (expected incidents over the horizon);
+* **ranking only**: ``ProspectiveHotspot`` (a score Σ 1/((1+d)(1+t)) with no unit); its
+  probabilistic scores are NaN, never a made-up rescaling.
 """
 
 from __future__ import annotations
@@ -28,7 +42,7 @@ import pandas as pd
 
 from . import _native
 from ._time import to_utc_seconds
-from .exceptions import EmptyInputError, InvalidParameterError
+from .exceptions import EmptyInputError, InvalidParameterError, param_error, too_large_error
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -38,6 +52,12 @@ if TYPE_CHECKING:
     from .surface import Surface
 
 METRICS = ("hit_rate", "pai", "pei_star", "rri")
+PROB_METRICS = ("log_likelihood", "deviance", "brier")
+#: Metrics where a lower value is better (every other metric: higher is better).
+LOWER_IS_BETTER = frozenset({"deviance", "brier"})
+#: Expected counts below this are raised to it before the log-likelihood (a cell forecast at
+#: zero that then sees an incident would otherwise cost −∞): 0.001 incidents per cell.
+DEFAULT_FLOOR = 1e-3
 
 
 def _counts(grid: Grid, incidents: Incidents | np.ndarray) -> np.ndarray:
@@ -118,15 +138,170 @@ def coverage_curve(surface: Surface, test: Incidents | np.ndarray) -> CoverageCu
     return CoverageCurve(a, h, auc, surface.model)
 
 
+# ------------------------------------------------------------------------- probabilistic
+def expected_counts(surface: Surface, horizon: Any) -> np.ndarray | None:
+    """Expected incidents per cell over ``horizon`` (a duration) implied by ``surface``, as a
+    flat array over every cell; ``None`` when the surface only ranks cells (its values are not
+    counts, e.g. the prospective hotspot score).
+
+    Surfaces in "expected incidents … over the horizon" are rescaled from their own horizon;
+    surfaces in "(kernel-weighted) incidents … over the (training) window" are divided by the
+    window's length (with a half-life decay h over a window W, by its effective length
+    h/ln 2 · (1 − 2^{−W/h})) and multiplied by ``horizon``.
+    """
+    h_days = _timedelta(horizon, "horizon") / pd.Timedelta(days=1)
+    units = surface.units or ""
+    v = np.asarray(surface.values, dtype=np.float64).ravel()
+    if "over the horizon" in units:
+        own = surface.horizon
+        scale = 1.0 if own is None else h_days / (own / pd.Timedelta(days=1))
+        return v * scale
+    if "over the training window" in units or "over the window" in units:
+        if surface.window is None:
+            return None
+        w_days = (surface.window[1] - surface.window[0]) / pd.Timedelta(days=1)
+        hl = surface.params.get("half_life_days")
+        if hl is not None:
+            h = float(hl)
+            w_days = h / np.log(2) * (1 - 2 ** (-w_days / h))
+        if not w_days > 0:
+            return None
+        return v * (h_days / w_days)
+    return None
+
+
+def probabilistic_scores(
+    surface: Surface | np.ndarray,
+    test: Incidents | np.ndarray,
+    horizon: Any = None,
+    grid: Grid | None = None,
+    floor: float = DEFAULT_FLOOR,
+) -> _native.ProbabilisticScores:
+    """Poisson log-likelihood, deviance and Brier score (for "≥ 1 incident") of a forecast
+    against the test incidents (or counts per cell), over the active cells.
+
+    ``surface`` is a :class:`~placewise.Surface` (turned into expected counts over
+    ``horizon`` by :func:`expected_counts`) or an array of expected counts per cell (then
+    ``grid`` is required). Expected counts below ``floor`` are raised to it (reported as
+    ``floored_cells``). A ranking-only surface is refused.
+    """
+    mu, g = _mu(surface, horizon, grid)
+    return _native.probabilistic_scores(g._native, mu, np.ascontiguousarray(_counts(g, test)), float(floor))
+
+
+def _mu(surface: Surface | np.ndarray, horizon: Any, grid: Grid | None) -> tuple[np.ndarray, Grid]:
+    from .surface import Surface as _Surface
+
+    if isinstance(surface, _Surface):
+        if horizon is None:
+            if surface.horizon is None:
+                raise param_error("horizon", f"give the length of the test window, e.g. '7D'")
+            horizon = surface.horizon
+        mu = expected_counts(surface, horizon)
+        if mu is None:
+            raise param_error("surface", f"{surface.model} values ({surface.units or 'no unit'}) only rank cells; "
+                "probabilistic scores need expected counts"
+            )
+        return np.ascontiguousarray(mu), surface.grid
+    if grid is None:
+        raise param_error("grid", f"needed when `surface` is an array of expected counts")
+    arr = np.ascontiguousarray(np.asarray(surface, dtype=np.float64).ravel())
+    if arr.size != grid.n_cells:
+        raise param_error("surface", f"{arr.size} values but the grid has {grid.n_cells} cells")
+    return arr, grid
+
+
+class CalibrationTable:
+    """Predicted against observed counts by group of cells (lowest forecasts first).
+
+    ``frame``: bin, cells, predicted_min/max, predicted_total, observed_total, and the means per
+    cell. ``plot()`` draws observed against predicted mean counts per bin with the diagonal.
+    """
+
+    def __init__(self, frame: pd.DataFrame, label: str = "") -> None:
+        self.frame = frame
+        self.label = label
+
+    def plot(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4.5, 4.5))
+        f = self.frame
+        ax.plot(f["predicted_mean"], f["observed_mean"], marker="o", label=self.label or None, **kwargs)
+        hi = float(max(f["predicted_mean"].max(), f["observed_mean"].max()))
+        ax.plot([0, hi], [0, hi], ls=":", color="grey")
+        ax.set_xlabel("mean predicted incidents per cell")
+        ax.set_ylabel("mean observed incidents per cell")
+        if self.label:
+            ax.legend()
+        return ax
+
+    def __repr__(self) -> str:
+        return f"<CalibrationTable {len(self.frame)} bins>\n{self.frame.to_string(index=False)}"
+
+    def _repr_html_(self) -> str:
+        return self.frame.to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def calibration(
+    surface: Surface | np.ndarray,
+    test: Incidents | np.ndarray,
+    horizon: Any = None,
+    grid: Grid | None = None,
+    bins: int = 10,
+) -> CalibrationTable:
+    """Calibration table: active cells ranked by expected count and cut into ``bins`` groups
+    of equal cell count (deciles by default), each with its predicted and observed totals. A
+    calibrated forecast has observed ≈ predicted in every group."""
+    mu, g = _mu(surface, horizon, grid)
+    rows = _native.calibration(g._native, mu, np.ascontiguousarray(_counts(g, test)), int(bins))
+    frame = _calibration_frame(rows)
+    return CalibrationTable(frame, getattr(surface, "model", ""))
+
+
+def _calibration_frame(rows: Sequence[_native.CalibrationBin]) -> pd.DataFrame:
+    f = pd.DataFrame([{"bin": r.bin, "cells": r.cells, "predicted_min": r.predicted_min, "predicted_max": r.predicted_max,
+                       "predicted_total": r.predicted_total, "observed_total": r.observed_total} for r in rows])
+    f["predicted_mean"] = f["predicted_total"] / f["cells"]
+    f["observed_mean"] = f["observed_total"] / f["cells"]
+    return f
+
+
 # --------------------------------------------------------------------------------- backtest
 def _timedelta(value: Any, name: str) -> pd.Timedelta:
+    if value is None or isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D'")
     try:
         td = pd.Timedelta(value)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D' ({e})") from e
+    if td is pd.NaT or pd.isna(td):
+        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D'")
+    if td > pd.Timedelta(days=200 * 365):
+        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is longer than 200 years")
     if td <= pd.Timedelta(0):
         raise InvalidParameterError(f"invalid parameter `{name}`: must be positive, got {value!r}")
     return td
+
+
+def _check_origins(t0: pd.Timestamp, t1: pd.Timestamp, step: pd.Timedelta, max_origins: Any, bootstrap: int) -> int:
+    """Refuses more origins than ``max_origins`` (default: the process-wide limit), and a
+    bootstrap matrix (resamples × origins) above ``max_matrix_values``, before anything is
+    built."""
+    from . import _check
+    from .limits import limits
+
+    lim = limits()
+    limit = lim.max_backtest_origins if max_origins is None else _check.integer("max_origins", max_origins, 1)
+    n = -(-(t1 - t0) // step)  # origins t0, t0 + step, … < t1
+    if n > limit:
+        raise too_large_error("step", "backtest origins", n, limit,
+                              "pass max_origins= or raise placewise.set_limits(max_backtest_origins=...)")
+    if bootstrap * n > lim.max_matrix_values:
+        raise too_large_error("bootstrap", "bootstrap values (resamples × origins)", bootstrap * n,
+                              lim.max_matrix_values)
+    return int(n)
 
 
 def _labels(models: Sequence[Any] | Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -179,6 +354,7 @@ def backtest(
     confidence: float = 0.95,
     seed: int = 0,
     progress: bool | None = None,
+    max_origins: int | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of ``models`` on ``incidents``.
 
@@ -192,13 +368,19 @@ def backtest(
 
     Returns a :class:`BacktestResult`; ``result.frame`` is the tidy table (model, origin,
     coverage, metric, value, n_test).
+
+    More than ``max_origins`` origins (default: ``placewise.limits().max_backtest_origins``,
+    5,000) raise :class:`~placewise.TooLargeError` before any model is fitted: each origin refits
+    every model, so ``step="1min"`` over a month (43,200 origins) is refused unless asked for.
     """
     step_td = _timedelta(step, "step")
     horizon_td = step_td if horizon is None else _timedelta(horizon, "horizon")
     window_td = _timedelta(train_window, "train_window")
     covs = _coverages(coverage)
-    if not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+    if not isinstance(bootstrap, (int, np.integer)) or isinstance(bootstrap, bool) or bootstrap < 0:
         raise InvalidParameterError(f"invalid parameter `bootstrap`: must be an integer >= 0, got {bootstrap!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise param_error("seed", f"must be a non-negative integer, got {seed!r}")
     if not 0 < confidence < 1:
         raise InvalidParameterError(f"invalid parameter `confidence`: must be in (0, 1), got {confidence}")
     if len(incidents) == 0:
@@ -220,7 +402,8 @@ def backtest(
         raise InvalidParameterError(
             f"invalid parameter `end`: {t1} is after the last incident ({last}); test windows would be empty"
         )
-    origins = list(pd.date_range(t0, t1, freq=step_td, inclusive="left"))
+    n_origins = _check_origins(t0, t1, step_td, max_origins, int(bootstrap))
+    origins = [t0 + k * step_td for k in range(n_origins)]
     labelled = _labels(models)
     if baseline is None:
         from .models import Naive
@@ -247,6 +430,13 @@ def backtest(
                         rows.append({"model": label, "origin": origin, "coverage": rec["coverage"], "metric": metric,
                                      "value": rec[metric] if rec[metric] is not None else np.nan, "n_test": n_test,
                                      "cells": rec["cells"], "tied_at_threshold": rec["tied_at_threshold"]})
+                mu = expected_counts(surface, horizon_td)
+                ps = None if mu is None or n_test == 0 else _native.probabilistic_scores(
+                    grid._native, np.ascontiguousarray(mu), np.ascontiguousarray(test_counts), DEFAULT_FLOOR)
+                for metric in PROB_METRICS:
+                    rows.append({"model": label, "origin": origin, "coverage": np.nan, "metric": metric,
+                                 "value": np.nan if ps is None else getattr(ps, metric), "n_test": n_test,
+                                 "cells": np.nan, "tied_at_threshold": np.nan})
                 curve = coverage_curve(surface, test_counts)
                 rows.append({"model": label, "origin": origin, "coverage": np.nan, "metric": "auc",
                              "value": curve.auc if n_test > 0 else np.nan, "n_test": n_test, "cells": np.nan,
@@ -290,24 +480,24 @@ class BacktestResult:
         f = self.frame
         return sorted(set(f.loc[f["n_test"] == 0, "origin"]))
 
-    def _boot(self, values: np.ndarray, rng: np.random.Generator) -> tuple[float, float]:
+    def _boot(self, values: np.ndarray, seed: int, task: int) -> tuple[float, float]:
+        """Percentile bootstrap interval of the mean, drawn in the Rust core from the streams of
+        ``(seed, task)`` (one task per interval, so intervals are independent)."""
         b, conf = self.params["bootstrap"], self.params["confidence"]
         if b == 0 or len(values) < 2:
             return (np.nan, np.nan)
-        idx = rng.integers(0, len(values), size=(b, len(values)))
-        means = values[idx].mean(axis=1)
-        lo, hi = np.quantile(means, [(1 - conf) / 2, 1 - (1 - conf) / 2])
-        return float(lo), float(hi)
+        return _native.bootstrap_mean_interval(np.ascontiguousarray(values, dtype=np.float64), int(b), float(conf),
+                                               int(seed), int(task))
 
     def summary(self) -> pd.DataFrame:
         """Mean over origins and a percentile bootstrap interval (origins resampled with
         replacement, seeded) per model, coverage and metric."""
-        rng = np.random.default_rng(self.params["seed"])
         out = []
         f = self.frame[self.frame["n_test"] > 0]
-        for (model, cov, metric), g in f.groupby(["model", "coverage", "metric"], dropna=False, sort=False):
+        groups = f.groupby(["model", "coverage", "metric"], dropna=False, sort=False)
+        for task, ((model, cov, metric), g) in enumerate(groups):
             v = g["value"].dropna().to_numpy()
-            lo, hi = self._boot(v, rng)
+            lo, hi = self._boot(v, self.params["seed"], task)
             out.append({"model": model, "coverage": cov, "metric": metric, "mean": v.mean() if len(v) else np.nan,
                         "ci_low": lo, "ci_high": hi, "origins": len(v)})
         return pd.DataFrame(out)
@@ -318,8 +508,8 @@ class BacktestResult:
         base = baseline or self.baseline
         if base not in self.models:
             raise InvalidParameterError(f"invalid parameter `baseline`: {base!r} is not one of {self.models}")
-        rng = np.random.default_rng(self.params["seed"] + 1)
         f = self.frame[self.frame["n_test"] > 0]
+        task = 0
         wide = f.pivot_table(index=["origin", "coverage", "metric"], columns="model", values="value", dropna=False)
         out = []
         for model in self.models:
@@ -329,10 +519,13 @@ class BacktestResult:
                 d = (g[model] - g[base]).dropna().to_numpy()
                 if len(d) == 0:  # a (coverage, metric) pair that does not occur, e.g. AUC at a coverage
                     continue
-                lo, hi = self._boot(d, rng)
+                # paired differences: tasks counted from 2^31, apart from summary()'s
+                lo, hi = self._boot(d, self.params["seed"], 2**31 + task)
+                task += 1
                 out.append({"model": model, "baseline": base, "coverage": cov, "metric": metric,
                             "mean_difference": d.mean() if len(d) else np.nan, "ci_low": lo, "ci_high": hi,
-                            "share_better": float((d > 0).mean()) if len(d) else np.nan, "origins": len(d)})
+                            "share_better": float(((d < 0) if metric in LOWER_IS_BETTER else (d > 0)).mean())
+                            if len(d) else np.nan, "origins": len(d)})
         return pd.DataFrame(out)
 
     def plot(self, kind: str = "curves", metric: str = "pai", coverage: float | None = None, ax: Axes | None = None) -> Axes:
@@ -369,3 +562,13 @@ class BacktestResult:
         s = self.summary()
         s = s[s["metric"].isin(["pai", "pei_star"])]
         return f"<div><b>{html.escape(repr(self))}</b>{s.to_html(index=False, float_format=lambda v: f'{v:.3f}')}</div>"
+
+
+def select(*args: Any, **kwargs: Any) -> Any:
+    """Rolling-origin model selection; see :func:`placewise.selection.select`."""
+    from .selection import select as _select
+
+    return _select(*args, **kwargs)
+
+
+select.__doc__ = "Rolling-origin model selection against the naive baseline; see :func:`placewise.selection.select`."

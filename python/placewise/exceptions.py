@@ -41,8 +41,13 @@ class EmptyInputError(DataValidationError):
 
 
 class TooLargeError(PlacewiseError, ValueError):
-    """A request would exceed a size limit (``requested`` > ``limit``); raised before allocating."""
+    """A request would exceed a size limit (``requested`` > ``limit``); raised before allocating.
 
+    ``name`` is the parameter that sets the size, ``what`` what would be allocated. The limits
+    are listed by :func:`placewise.limits` and raised with :func:`placewise.set_limits`.
+    """
+
+    name: str
     what: str
     requested: int
     limit: int
@@ -90,7 +95,14 @@ class LogVerificationError(PlacewiseError):
 
 
 class PlacewiseIOError(PlacewiseError, OSError):
-    """Reading or writing a file failed."""
+    """Reading or writing a file failed. The message says which file and why, in words;
+    ``filename``, ``errno`` and ``strerror`` are set when known."""
+
+    def __str__(self) -> str:
+        # OSError would print "[Errno 2] None: 'path'" once errno is set; keep the sentence.
+        if self.args and isinstance(self.args[0], str):
+            return self.args[0]
+        return super().__str__()
 
 
 def param_error(name: str, reason: str) -> InvalidParameterError:
@@ -109,6 +121,15 @@ def data_error(row: int | None, column: str, reason: str) -> DataValidationError
     where = f" at row {row}" if row is not None else ""
     e = DataValidationError(f"invalid data{where}: column `{column}`: {reason}")
     e.row, e.column, e.reason = row, column, reason
+    return e
+
+
+def too_large_error(name: str, what: str, requested: int, limit: int, hint: str = "") -> TooLargeError:
+    """A :class:`TooLargeError` in the core's message format, with ``.name`` / ``.what`` /
+    ``.requested`` / ``.limit`` set."""
+    msg = f"too large: `{name}` asks for {requested} {what}, the limit is {limit}"
+    e = TooLargeError(msg + (f" ({hint})" if hint else ""))
+    e.name, e.what, e.requested, e.limit = name, what, int(requested), int(limit)
     return e
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from .audit._ensign import ENSIGN_OAKLAND
 from .exceptions import PolicyViolation, param_error
 
-MODEL_NAMES = ("naive", "kde", "prospective", "retrospective", "sepp")
+MODEL_NAMES = ("auto", "naive", "kde", "prospective", "retrospective", "sepp", "blend", "risk_factors")
 
 
 def make_model(name: str, cell_size: float) -> Any:
@@ -25,6 +25,11 @@ def make_model(name: str, cell_size: float) -> Any:
     from . import models
 
     name = name.lower()
+    if name == "auto":
+        from .exceptions import param_error
+
+        raise param_error("model", "'auto' chooses by rolling validation and needs incidents and a time: use "
+                                   "placewise.selection.choose_model (or --model auto with predict, allocate, audit, demo)")
     if name == "naive":
         return models.Naive(window_days=365)
     if name == "kde":
@@ -35,6 +40,10 @@ def make_model(name: str, cell_size: float) -> Any:
         return models.RetrospectiveHotspot()
     if name == "sepp" and hasattr(models, "SEPP"):
         return models.SEPP(kind="grid")
+    if name == "blend":
+        return models.Blend()
+    if name == "risk_factors":
+        return models.RiskFactors()
     raise param_error("model", f"{name!r}; choose from {', '.join(MODEL_NAMES)}")
 
 
@@ -72,7 +81,7 @@ def run_chain(
     at: str,
     backtest_start: str,
     models: tuple[str, ...] = ("kde", "prospective"),
-    model: str = "kde",
+    model: str = "auto",
     units: float = 60,
     strategy: str = "fair",
     reference: str | None = None,
@@ -132,15 +141,26 @@ def _run(city: Any, out: str | os.PathLike[str], *, at: str, backtest_start: str
     cs = grid.cell_size
 
     t0 = time.perf_counter()
-    say(f"backtesting {', '.join(models)} against the naive baseline, weekly origins from {backtest_start} to {at}…")
-    bt = backtest({m: make_model(m, cs) for m in models}, inc, grid, start=backtest_start, end=at, step="7D",
-                  train_window="365D", coverage=[0.01, 0.05], bootstrap=1000, seed=seed, progress=progress)
+    selection = None
+    if model == "auto":
+        from .selection import choose_model
+
+        say(f"choosing a model by rolling validation against the naive baseline, weekly origins from {backtest_start} to {at}…")
+        chosen, selection = choose_model(inc, grid, at, weeks=max(1, (pd.Timestamp(at) - pd.Timestamp(backtest_start)).days // 7),
+                                         seed=seed)
+        bt = selection.backtest
+        say(selection.plain_words())
+    else:
+        say(f"backtesting {', '.join(models)} against the naive baseline, weekly origins from {backtest_start} to {at}…")
+        bt = backtest({m: make_model(m, cs) for m in models}, inc, grid, start=backtest_start, end=at, step="7D",
+                      train_window="365D", coverage=[0.01, 0.05], bootstrap=1000, seed=seed, progress=progress)
+        chosen = make_model(model, cs)
     t["backtest"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    say(f"fitting {model} on incidents before {at}…")
+    say(f"fitting {chosen!r} on incidents before {at}…")
     train = inc.until(at)
-    surface = make_model(model, cs).fit(train, grid).predict(at=at)
+    surface = chosen.fit(train, grid).predict(at=at)
     t["fit"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -205,7 +225,8 @@ def _run(city: Any, out: str | os.PathLike[str], *, at: str, backtest_start: str
     need = need_by_area(city, plan, surface, units, seed)
     report = AuditReport(title=title or f"placewise audit report — {city.name}", incidents=inc, backtest=bt, plan=plan,
                          feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx, need=need,
-                         areas=getattr(city, "areas", None), policy_applied=policy is not None, run_warnings=warned)
+                         areas=getattr(city, "areas", None), policy_applied=policy is not None, run_warnings=warned,
+                         selection=selection, model_used=selection.chosen if selection is not None else model)
     report.to_html(files["report_html"])
     report.to_json(files["report_json"])
     report.to_markdown(files["report_md"])

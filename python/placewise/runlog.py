@@ -7,8 +7,15 @@ what the caller logs — by convention the digests of the inputs and outputs (se
 :func:`make_record`), the parameters, the seed, the audit summary and any policy override.
 :meth:`RunLog.verify` names the first bad record: any changed, removed, inserted or reordered
 record, and a torn last record left by a crash mid-write, which :meth:`RunLog.append` refuses
-to build on (:meth:`RunLog.repair` moves it aside). The chain detects tampering; it cannot
-prevent a rewrite of the whole file, so keep the head digest (``verify().head``) elsewhere too.
+to build on (:meth:`RunLog.repair` moves it to a quarantine file).
+
+The chain alone cannot show that records were removed from its end or that the whole file was
+rewritten consistently. Anchor it: keep ``(records, head)`` from :meth:`RunLog.verify` elsewhere
+and pass them back (``verify(expected_head=..., expected_records=...)``), and/or sign
+checkpoints with your own Ed25519 key (``RunLog(path, signing_key=..., checkpoint_every=N)`` or
+:meth:`RunLog.checkpoint`) and check them with :meth:`RunLog.verify_signed` or
+``placewise verify-log --public-key``. Appends are safe from many threads and processes at once
+(a process-wide mutex and an advisory file lock). See ``docs/security.md``.
 """
 
 from __future__ import annotations
@@ -23,19 +30,55 @@ import numpy as np
 
 from . import _native
 from ._jsonable import dumps, jsonable
-from .exceptions import InvalidParameterError
+from .exceptions import InvalidParameterError, PlacewiseIOError
 
 
 @dataclass(frozen=True)
 class LogVerification:
-    """A log that verified: how many records, and the last record's hash (the head)."""
+    """A log that verified: how many records, the last record's hash (the head), how many
+    checkpoint records it holds, and how many records the last *checked* signature covers (0
+    unless signatures were checked)."""
 
     records: int
     head: str
+    checkpoints: int = 0
+    signed_records: int = 0
+
+
+def _key_text(key: Any, name: str) -> str:
+    """Key material as text: PEM or hex text, raw 32 bytes, or a path to a file holding either."""
+    if isinstance(key, (bytes, bytearray)):
+        if len(key) == 32:
+            return bytes(key).hex()
+        return bytes(key).decode("ascii", errors="replace")
+    if isinstance(key, os.PathLike) or (isinstance(key, str) and not key.lstrip().startswith("-----")
+                                        and not _is_hex64(key)):
+        path = os.fspath(key)
+        try:
+            with open(path, encoding="ascii", errors="replace") as f:
+                return f.read()
+        except OSError as e:
+            raise PlacewiseIOError(f"could not read the key file {path}: {e.strerror or e}") from None
+    if isinstance(key, str):
+        return key
+    raise InvalidParameterError(
+        f"invalid parameter `{name}`: expected a path, PEM text, 64 hex digits or 32 bytes, got {type(key).__name__}"
+    )
+
+
+def _is_hex64(s: str) -> bool:
+    t = s.strip()
+    return len(t) == 64 and all(c in "0123456789abcdefABCDEF" for c in t)
 
 
 class RunLog:
     """An append-only, hash-chained JSONL run log at ``path`` (created on the first append).
+
+    ``signing_key`` with ``checkpoint_every=N``: after every N records a checkpoint record is
+    appended holding an Ed25519 signature of the log's head by that key (a path to a PKCS#8
+    PEM file, as ``openssl genpkey -algorithm ed25519`` writes, PEM text, or the 32-byte seed as
+    bytes or hex). The key is yours; placewise never creates or stores one unless you call
+    :func:`generate_signing_key`.
 
     >>> import placewise as pw, tempfile, os
     >>> log = pw.RunLog(os.path.join(tempfile.mkdtemp(), "runs.jsonl"))
@@ -44,16 +87,22 @@ class RunLog:
     1
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], signing_key: Any = None, checkpoint_every: int | None = None) -> None:
         self.path = os.fspath(path)
-        self._native = _native.RunLog(self.path)
+        key = None if signing_key is None else _key_text(signing_key, "signing_key")
+        if checkpoint_every is not None:
+            from ._check import integer
+
+            checkpoint_every = integer("checkpoint_every", checkpoint_every, 1)
+        self._native = _native.RunLog(self.path, key, checkpoint_every)
 
     def append(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """Verifies the chain, then appends ``record`` (JSON-able; NaN is stored as null) with one
-        write and an fsync. Returns ``{"index", "hash", "record"}`` as stored. Raises
-        ``LogVerificationError`` when the existing log does not verify (including a torn last
-        record), ``InvalidParameterError`` for a record that is not a mapping or sets a key the
-        log writes itself (index, prev, library_version, logged_at_unix_s)."""
+        write and an fsync, holding the log's locks (safe from several threads and processes).
+        Returns ``{"index", "hash", "record"}`` as stored. Raises ``LogVerificationError`` when
+        the existing log does not verify (including a torn last record),
+        ``InvalidParameterError`` for a record that is not a mapping or sets a key the log writes
+        itself (index, prev, library_version, logged_at_unix_s, checkpoint)."""
         if not isinstance(record, Mapping):
             raise InvalidParameterError(f"invalid parameter `record`: expected a dict, got {type(record).__name__}")
         try:
@@ -63,11 +112,36 @@ class RunLog:
         out: dict[str, Any] = json.loads(self._native.append(text))
         return out
 
-    def verify(self) -> LogVerification:
+    def verify(self, expected_head: str | None = None, expected_records: int | None = None) -> LogVerification:
         """Checks every record; raises ``LogVerificationError`` (``.record``: 0-based index of the
-        first bad record, ``.reason``) or returns the record count and head hash."""
-        n, head = self._native.verify()
-        return LogVerification(records=n, head=head)
+        first bad record, ``.reason``) or returns the record count and head hash.
+
+        With an anchor kept from an earlier verification, also checks that the log still holds
+        at least ``expected_records`` records and that record ``expected_records - 1`` has hash
+        ``expected_head`` (with only ``expected_head``: that some record has it). This catches
+        records removed from the end and consistent rewrites, which the chain alone cannot."""
+        if expected_records is not None:
+            from ._check import integer
+
+            expected_records = integer("expected_records", expected_records, 0)
+        if expected_head is not None and not isinstance(expected_head, str):
+            raise InvalidParameterError(f"invalid parameter `expected_head`: expected a hex string, got {expected_head!r}")
+        return LogVerification(*self._native.verify(expected_head, expected_records))
+
+    def verify_signed(self, public_keys: Any) -> LogVerification:
+        """Verifies the chain and every checkpoint's Ed25519 signature against ``public_keys``
+        (one key or a list: paths to PEM files, PEM text or 64 hex digits). Raises
+        ``LogVerificationError`` when there is no checkpoint, a checkpoint is signed by another
+        key, or a signature does not verify. ``signed_records`` in the result is how many records
+        the last checkpoint covers; later records rest on the chain alone."""
+        keys = public_keys if isinstance(public_keys, (list, tuple)) else [public_keys]
+        return LogVerification(*self._native.verify_signed([_key_text(k, "public_keys") for k in keys]))
+
+    def checkpoint(self, signing_key: Any) -> dict[str, Any]:
+        """Appends a signed checkpoint now (see the class docstring for key forms); returns it
+        (``records``, ``head``, ``public_key``, ``signature``)."""
+        out: dict[str, Any] = json.loads(self._native.checkpoint(_key_text(signing_key, "signing_key")))
+        return out
 
     def records(self) -> list[dict[str, Any]]:
         """The records, after verifying the chain (raises like :meth:`verify`)."""
@@ -75,15 +149,42 @@ class RunLog:
         return out
 
     def repair(self) -> int:
-        """Moves a torn last record (from a crash mid-write) to ``<path>.torn``; returns the bytes
-        moved (0 if the log was not torn). Other damage is left for :meth:`verify` to report."""
+        """Makes a damaged log usable again without deleting anything: everything from the first
+        record that does not verify (a torn last line from a crash, a changed record and all
+        records after it) is appended to :attr:`quarantine_path` and cut from the log, and a
+        ``repair`` record (first bad record, reason, bytes moved and their SHA-256) is appended.
+        Returns the bytes moved (0 when the log verifies)."""
         return int(self._native.repair())
+
+    @property
+    def quarantine_path(self) -> str:
+        """Where :meth:`repair` moves damaged records: ``<path>.quarantine``."""
+        return self._native.quarantine_path
 
     def __len__(self) -> int:
         return self.verify().records
 
     def __repr__(self) -> str:
         return f"RunLog({self.path!r})"
+
+
+def generate_signing_key(path: str | os.PathLike[str]) -> str:
+    """Creates a new Ed25519 key pair, **only when you call this**: writes the private key as
+    PKCS#8 PEM to ``path`` (mode 0600, refusing to overwrite an existing file) and the public
+    key to ``path + ".pub"``; returns the public key's path. Keep the private key away from the
+    machine that writes the log if the log's writer is what you want to guard against."""
+    p = os.fspath(path)
+    private, public = _native.ed25519_key_pair_pem(os.urandom(32))
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        raise PlacewiseIOError(f"could not create the key file {p}: {e.strerror or e}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(private)
+    pub = p + ".pub"
+    with open(pub, "w", encoding="ascii") as f:
+        f.write(public)
+    return pub
 
 
 def hash_incidents(incidents: Any) -> str:
@@ -157,5 +258,5 @@ def make_record(
     return rec
 
 
-__all__ = ["LogVerification", "RunLog", "hash_any", "hash_array", "hash_incidents", "hash_params",
+__all__ = ["LogVerification", "RunLog", "generate_signing_key", "hash_any", "hash_array", "hash_incidents", "hash_params",
            "hash_population", "make_record"]

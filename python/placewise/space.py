@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from . import _native
+from . import _check, _native
 from ._crs import as_crs, target_for
 from .exceptions import DataValidationError, EmptyInputError, InvalidParameterError, PlacewiseWarning, param_error
 
@@ -146,15 +146,18 @@ class Grid:
     cell values have shape ``(ny, nx)`` with row 0 the southern row. A cell is *active* when it
     overlaps the region with positive area, so every point inside the region lies in an active
     cell; :meth:`coverage` gives the share of each cell inside the region. Grids larger than
-    ``max_cells`` are refused before anything is allocated.
+    ``max_cells`` (default: no extra cap) or than ``placewise.limits().max_grid_cells`` are
+    refused with :class:`~placewise.TooLargeError` before anything is allocated.
     """
 
-    def __init__(self, region: Region, cell_size: float = 150.0, max_cells: int = _native.DEFAULT_MAX_CELLS) -> None:
+    def __init__(self, region: Region, cell_size: float = 150.0, max_cells: int | None = None) -> None:
         if not isinstance(region, Region):
             raise InvalidParameterError(f"invalid parameter `region`: expected a Region, got {type(region).__name__}")
+        cs = _check.number("cell_size", cell_size)
+        mc = _check.U64_MAX if max_cells is None else _check.integer("max_cells", max_cells, 1)
         self.region = region
         self.crs = region.crs
-        self._native = _native.Grid(region._native, float(cell_size), int(max_cells))
+        self._native = _native.Grid(region._native, cs, mc)
 
     @classmethod
     def _from_native(cls, native: _native.Grid, region: Region) -> Grid:

@@ -1,4 +1,4 @@
-"""Patrol allocation (issue 6): strategies, budgets, fairness LP, plans, exports, bad input.
+"""Patrol allocation: strategies, budgets, fairness LP, plans, exports, bad input.
 
 Cross-checks are independent of the code under test: brute force and bisection written here,
 scipy's HiGHS for the linear programme, shapely for district overlaps.

@@ -131,10 +131,12 @@ def test_cell_level_gini_check_says_it_cannot_fail():
     verdicts = []
     concentration_section(Section("concentration", "c"), conc, verdicts, None)
     assert verdicts[0].status == "not_informative"
-    # a budget spread over most cells can exceed the limit, so the check stays a check there
+    # a budget spread over most cells can exceed the limit, so the check stays a check there:
+    # it is not called uninformative, and without a plan's decision the report does not judge it
+    # itself (verdicts are read from the decision, never recomputed)
     dose = np.ones(grid.n_cells)
     dose[: grid.n_cells // 2] = 0
     conc = pw.audit.concentration(dose, grid, seed=0, simulations=99)
     verdicts = []
     concentration_section(Section("concentration", "c"), conc, verdicts, None)
-    assert verdicts[0].status in ("pass", "fail")
+    assert verdicts[0].status == "not_assessed"

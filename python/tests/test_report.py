@@ -9,7 +9,7 @@ import pytest
 import placewise as pw
 from placewise.report import SCHEMA, AuditReport
 
-SECTION_IDS = ["decision", "intended-use", "data", "models", "allocation", "disparity", "concentration", "need",
+SECTION_IDS = ["decision", "intended-use", "data", "models", "model-choice", "allocation", "disparity", "concentration", "need",
                "feedback", "oversight", "fundamental-rights", "run-log", "warnings", "crosswalk", "limitations", "methods"]
 
 

@@ -62,12 +62,16 @@ def test_torn_write_is_reported_and_not_built_upon(tmp_path):
         log.append({"seed": 99})
     assert path.read_bytes() == full[: start_of_last + 40]  # nothing chained onto the torn record
     assert log.repair() == 40
-    stored = log.append({"seed": 99})
-    assert stored["index"] == 2
+    # the torn bytes are kept in the quarantine file, and the repair is itself a record
+    quarantined = (tmp_path / "runs.jsonl.quarantine").read_bytes()
+    assert quarantined == full[start_of_last : start_of_last + 40] + b"\n"
+    repair = log.records()[2]
+    assert repair["repair"]["first_bad_record"] == 2 and repair["repair"]["quarantined_bytes"] == 40
     second = json.loads(path.read_text(encoding="utf-8").splitlines()[1])
-    assert stored["record"]["prev"] == second["hash"]  # chained to the last complete record
-    assert log.verify().records == 3
-    assert (tmp_path / "runs.jsonl.torn").exists()
+    assert repair["prev"] == second["hash"]  # chained to the last complete record
+    stored = log.append({"seed": 99})
+    assert stored["index"] == 3
+    assert log.verify().records == 4
 
 
 def test_digests_and_make_record(chicago, tmp_path):

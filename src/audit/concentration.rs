@@ -35,7 +35,7 @@ pub fn gini(values: &[f64]) -> f64 {
 }
 
 /// Gini of `n` values of which `tail` (sorted ascending) are the largest and the rest are 0.
-fn gini_sorted_tail(tail: &[f64], n: usize) -> f64 {
+pub(crate) fn gini_sorted_tail(tail: &[f64], n: usize) -> f64 {
     let sum: f64 = tail.iter().sum();
     if n == 0 || sum <= 0.0 {
         return f64::NAN;
@@ -239,6 +239,7 @@ pub fn concentration(
     let q = (budget / params.unit).round().max(1.0);
     if q > MAX_QUANTA as f64 {
         return Err(Error::TooLarge {
+            param: "unit".into(),
             what: "baseline quanta (budget / unit)".into(),
             requested: q as u64,
             limit: MAX_QUANTA,

@@ -251,6 +251,7 @@ pub fn disparity(input: &DisparityInput<'_>, params: &DisparityParams) -> Result
     }
     if params.bootstrap > MAX_BOOTSTRAP {
         return Err(Error::TooLarge {
+            param: "bootstrap".into(),
             what: "bootstrap resamples".into(),
             requested: params.bootstrap as u64,
             limit: MAX_BOOTSTRAP as u64,
@@ -374,6 +375,12 @@ pub fn disparity(input: &DisparityInput<'_>, params: &DisparityParams) -> Result
         .filter(|&c| input.dose[c] > 0.0 || pop.row(c).iter().any(|&v| v > 0.0))
         .collect();
     let b = params.bootstrap;
+    crate::limits::check(
+        "bootstrap",
+        "bootstrap values (resamples × (3 × groups + 1))",
+        (b as u64).saturating_mul(3 * ng as u64 + 1),
+        crate::limits::get().max_matrix_values,
+    )?;
     // Contiguous copies of the units' dose and people, for a tight resampling loop.
     let udose: Vec<f64> = units.iter().map(|&c| input.dose[c]).collect();
     let upop: Vec<f64> = units.iter().flat_map(|&c| pop.row(c).to_vec()).collect();

@@ -173,6 +173,7 @@ fn validate(p: &EnsignParams) -> Result<()> {
     let steps = p.draws as u64 * p.runs as u64;
     if steps > MAX_STEPS {
         return Err(Error::TooLarge {
+            param: "draws".into(),
             what: "urn steps (runs × draws)".into(),
             requested: steps,
             limit: MAX_STEPS,

@@ -64,7 +64,7 @@ use rand_distr::{Distribution, Poisson};
 use sha2::{Digest, Sha256};
 
 use crate::allocate::{allocate, Budget, GroupCounts, Strategy};
-use crate::audit::concentration::gini;
+use crate::audit::concentration::gini_sorted_tail;
 use crate::data::{Incidents, Origin};
 use crate::error::{Error, Result};
 use crate::models::Model;
@@ -866,7 +866,11 @@ impl<'a> Sim<'a> {
                 .sum();
             rows.tv.push(tv);
             rows.top.push(if dsum > 0.0 { on_top / dsum } else { 0.0 });
-            let gd = gini(&dose);
+            // Gini of the dose from its non-zero values (zeros add nothing to either sum, so
+            // this equals `concentration::gini` on every cell, bit for bit)
+            let mut nz: Vec<f64> = dose.iter().copied().filter(|&d| d > 0.0).collect();
+            nz.sort_by(f64::total_cmp);
+            let gd = gini_sorted_tail(&nz, n);
             rows.gini.push(if gd.is_nan() { 0.0 } else { gd });
             rows.occurred.push(n_occ);
             rows.recorded.push(n_rec);

@@ -11,10 +11,10 @@ pub mod disparity;
 pub mod ensign;
 /// The deploy → discover → retrain loop on a real grid, with a runaway verdict.
 pub mod feedback;
-/// Concentration of patrol against need per area, with the check's power.
-pub mod need;
 /// The gate: allocate → audit → policy → decision, with typed overrides and blocked plans.
 pub mod gate;
+/// Concentration of patrol against need per area, with the check's power.
+pub mod need;
 /// Audit policy thresholds read from TOML, checked against an audit summary.
 pub mod policy;
 /// Targeting audit of any system's output (The Markup's most/median/least targeted windows).

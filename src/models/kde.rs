@@ -57,7 +57,7 @@ use rstar::RTree;
 
 use crate::data::Incidents;
 use crate::error::{require_positive, Error, Result};
-use crate::models::kde_binned::{binned, choose_order, choose_plan, plan_error_bound};
+use crate::models::kde_binned::{binned, choose_plan, plan_error_bound};
 use crate::models::kde_exact::{exact, Bw};
 use crate::models::window::{training_range, DAY_S};
 use crate::space::Grid;
@@ -287,12 +287,16 @@ impl Kde {
             }
         };
         if params.mode == KdeMode::Binned {
-            choose_order(
+            // the order and the FFT lattice's size, refused now rather than at predict()
+            choose_plan(
                 params.kernel,
                 grid.cell_size(),
                 bandwidth_m,
                 params.binning_order,
                 params.cutoff,
+                incidents.len(),
+                grid.nx(),
+                grid.ny(),
             )?;
         } else if params.binning_order.is_some() {
             return Err(Error::param(

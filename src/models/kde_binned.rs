@@ -19,6 +19,7 @@ use realfft::RealFftPlanner;
 use rustfft::FftPlanner;
 
 use crate::error::{Error, Result};
+use crate::limits;
 use crate::models::kde::Kernel;
 use crate::space::Grid;
 
@@ -424,9 +425,6 @@ pub(crate) fn choose_plan(
         coarsen: 1,
         interp: 0,
     };
-    if order.is_some() || kernel != Kernel::Gaussian {
-        return Ok(fine);
-    }
     let reach = kernel.support(cutoff) * bandwidth_m;
     let cost = |plan: BinPlan| -> f64 {
         let (k, p, q) = (plan.coarsen, plan.order, plan.interp);
@@ -439,6 +437,10 @@ pub(crate) fn choose_plan(
         bin + fft + int
     };
     let mut best = (cost(fine), fine);
+    if order.is_some() || kernel != Kernel::Gaussian {
+        check_lattice(kernel, cell_m, bandwidth_m, cutoff, nx, ny, fine)?;
+        return Ok(fine);
+    }
     for k in 2..=MAX_COARSEN {
         for p in ORDERS {
             for q in [4, 6, 8] {
@@ -456,7 +458,61 @@ pub(crate) fn choose_plan(
             }
         }
     }
+    check_lattice(kernel, cell_m, bandwidth_m, cutoff, nx, ny, best.1)?;
     Ok(best.1)
+}
+
+/// Geometry of the FFT lattice of `plan`: `(kr, m, nxp, nyp)` (kernel offsets kept, margin,
+/// padded lattice size before rounding to fast FFT lengths). Only for sizes already checked by
+/// [`check_lattice`].
+fn lattice_geometry(
+    kernel: Kernel,
+    cell_m: f64,
+    h: f64,
+    cutoff: f64,
+    (nx, ny): (usize, usize),
+    plan: BinPlan,
+) -> (usize, usize, usize, usize) {
+    let (k, p, q) = (plan.coarsen.max(1), plan.order, plan.interp);
+    let d = cell_m * k as f64; // lattice spacing
+    let reach = kernel.support(cutoff) * h;
+    let kr = (reach / d).ceil() as usize + p; // kernel offsets kept: |o| ≤ kr
+    let m = kr + p + q; // lattice margin around the grid
+    (kr, m, nx.div_ceil(k) + 2 * m, ny.div_ceil(k) + 2 * m)
+}
+
+/// Sizes the FFT lattice of `plan` against [`crate::limits::Limits::max_fft_nodes`] before
+/// anything is allocated. The margin grows with `bandwidth × cutoff`, so a huge bandwidth or
+/// truncation radius is refused here (naming whichever of the two is larger than usual).
+fn check_lattice(
+    kernel: Kernel,
+    cell_m: f64,
+    h: f64,
+    cutoff: f64,
+    nx: usize,
+    ny: usize,
+    plan: BinPlan,
+) -> Result<()> {
+    let (k, p, q) = (
+        plan.coarsen.max(1) as f64,
+        plan.order as f64,
+        plan.interp as f64,
+    );
+    let reach = kernel.support(cutoff) * h;
+    let m = (reach / (cell_m * k)).ceil() + 2.0 * p + q;
+    let nodes = ((nx as f64 / k).ceil() + 2.0 * m) * ((ny as f64 / k).ceil() + 2.0 * m);
+    let param = if kernel == Kernel::Gaussian && cutoff > 6.0 {
+        "cutoff"
+    } else {
+        "bandwidth"
+    };
+    let what = "binned-KDE FFT lattice nodes (the padding is bandwidth × cutoff; \
+                mode='exact' needs none)";
+    let limit = limits::get().max_fft_nodes;
+    limits::check_f64(param, what, nodes, limit)?;
+    let (_, _, nxp, nyp) = lattice_geometry(kernel, cell_m, h, cutoff, (nx, ny), plan);
+    let exact = (fast_len(nxp) as u64).saturating_mul(fast_len(nyp) as u64);
+    limits::check(param, what, exact, limit)
 }
 
 /// Binned kernel sum on every cell of `grid` (validated inputs; `plan` from
@@ -477,10 +533,7 @@ pub(crate) fn binned(
     let (x0, y0) = (grid.x0(), grid.y0());
     let (k, p, q) = (plan.coarsen.max(1), plan.order, plan.interp);
     let d = cell * k as f64; // lattice spacing
-    let reach = kernel.support(cutoff) * h;
-    let kr = (reach / d).ceil() as usize + p; // kernel offsets kept: |o| ≤ kr
-    let m = kr + p + q; // lattice margin around the grid
-    let (nxp, nyp) = (nx.div_ceil(k) + 2 * m, ny.div_ceil(k) + 2 * m);
+    let (kr, m, nxp, nyp) = lattice_geometry(kernel, cell, h, cutoff, (nx, ny), plan);
     let (lx, ly) = (fast_len(nxp), fast_len(nyp));
 
     // 1. Interpolation binning onto nodes j ↔ x = x0 + (j − m + 0.5) d.

@@ -30,3 +30,6 @@ pub use kde_exact::kernel_grid;
 /// Self-exciting point processes (Mohler et al. 2011 space–time, 2015 grid ETAS): EM fit, simulation, prediction.
 pub mod sepp;
 pub use sepp::{SeppFit, SeppKind, SeppOptions, SeppParams};
+/// Risk-factor (risk terrain) model: features per cell and time, penalised Poisson IRLS.
+pub mod risk_factors;
+pub use risk_factors::{RiskFactorModel, RiskFactorParams};

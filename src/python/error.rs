@@ -62,10 +62,12 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
             "EmptyInputError"
         }
         Error::TooLarge {
+            param,
             what,
             requested,
             limit,
         } => {
+            attrs.set_item("name", param)?;
             attrs.set_item("what", what)?;
             attrs.set_item("requested", *requested)?;
             attrs.set_item("limit", *limit)?;
@@ -99,6 +101,7 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
         Error::Io { path, source } => {
             attrs.set_item("filename", path)?;
             attrs.set_item("errno", source.raw_os_error())?;
+            attrs.set_item("strerror", crate::error::io_words(source))?;
             "PlacewiseIOError"
         }
         #[allow(unreachable_patterns)]
@@ -121,6 +124,7 @@ pub(crate) fn _raise_error(kind: &str) -> PyResult<()> {
         "DataValidation" => Error::data(Some(3), "latitude", "not a number"),
         "EmptyInput" => Error::empty("incidents"),
         "TooLarge" => Error::TooLarge {
+            param: "cell_size".into(),
             what: "grid cells".into(),
             requested: 10,
             limit: 5,

@@ -11,12 +11,15 @@ mod audit;
 mod data;
 mod error;
 mod evaluate;
+mod feedback;
 mod gate;
+mod limits;
 mod models;
 mod oversight;
 mod provenance;
 mod report;
 mod results;
+mod risk_factors;
 mod sepp;
 mod space;
 mod stats;
@@ -39,8 +42,11 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     oversight::register(m)?;
     results::register(m)?;
     gate::register(m)?;
+    feedback::register(m)?;
     report::register(m)?;
+    risk_factors::register(m)?;
     provenance::register(m)?;
+    limits::register(m)?;
     // pyo3 keeps an `__all__`; this private module does not need one, and without it the
     // hand-written stub need not repeat every name.
     m.delattr("__all__")?;

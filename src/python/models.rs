@@ -102,6 +102,51 @@ impl PyNaive {
     }
 }
 
+/// KDE parameters from the keyword arguments `KDEModel` takes (`rule` is "fixed", "scott",
+/// "silverman", "cv" or "knn").
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn kde_params(
+    kernel: &str,
+    rule: &str,
+    bandwidth: f64,
+    bandwidths: Option<Vec<f64>>,
+    k: Option<usize>,
+    min_bandwidth: f64,
+    mode: &str,
+    cutoff: f64,
+    window_days: Option<f64>,
+    half_life_days: Option<f64>,
+    binning_order: Option<usize>,
+) -> crate::Result<KdeParams> {
+    let bandwidth = match rule {
+        "fixed" => Bandwidth::Fixed(bandwidth),
+        "scott" => Bandwidth::Scott,
+        "silverman" => Bandwidth::Silverman,
+        "cv" => Bandwidth::CrossValidated(bandwidths.ok_or_else(|| {
+            Error::param("bandwidths", "cross-validation needs a list of bandwidths")
+        })?),
+        "knn" => Bandwidth::Knn {
+            k: k.ok_or_else(|| Error::param("k", "the adaptive rule needs k"))?,
+            min_m: min_bandwidth,
+        },
+        other => {
+            return Err(Error::param(
+                "bandwidth",
+                format!("rule must be 'fixed', 'scott', 'silverman', 'cv' or 'knn', got {other:?}"),
+            ))
+        }
+    };
+    Ok(KdeParams {
+        kernel: Kernel::parse(kernel)?,
+        bandwidth,
+        mode: KdeMode::parse(mode)?,
+        cutoff,
+        window_days,
+        half_life_days,
+        binning_order,
+    })
+}
+
 /// A fitted kernel density estimate.
 #[pyclass(name = "KDEModel", module = "placewise._native", frozen)]
 struct PyKde {
@@ -147,36 +192,19 @@ impl PyKde {
         kwargs.set_item("window_days", window_days)?;
         kwargs.set_item("half_life_days", half_life_days)?;
         kwargs.set_item("binning_order", binning_order)?;
-        let bandwidth = match rule {
-            "fixed" => Bandwidth::Fixed(bandwidth),
-            "scott" => Bandwidth::Scott,
-            "silverman" => Bandwidth::Silverman,
-            "cv" => Bandwidth::CrossValidated(bandwidths.ok_or_else(|| {
-                Error::param("bandwidths", "cross-validation needs a list of bandwidths")
-            })?),
-            "knn" => Bandwidth::Knn {
-                k: k.ok_or_else(|| Error::param("k", "the adaptive rule needs k"))?,
-                min_m: min_bandwidth,
-            },
-            other => {
-                return Err(Error::param(
-                    "bandwidth",
-                    format!(
-                        "rule must be 'fixed', 'scott', 'silverman', 'cv' or 'knn', got {other:?}"
-                    ),
-                )
-                .into())
-            }
-        };
-        let params = KdeParams {
-            kernel: Kernel::parse(kernel)?,
+        let params = kde_params(
+            kernel,
+            rule,
             bandwidth,
-            mode: KdeMode::parse(mode)?,
+            bandwidths,
+            k,
+            min_bandwidth,
+            mode,
             cutoff,
             window_days,
             half_life_days,
             binning_order,
-        };
+        )?;
         let inc = incidents.get().inner.clone();
         let g = grid.get().inner.clone();
         let m = detached(py, move || Kde::fit(params, inc, g))?;

@@ -1,12 +1,13 @@
 use geo::{Coord, Polygon, Rect};
 
 use crate::error::{require_positive, Error, Result};
+use crate::limits;
 use crate::space::areal::{cell_overlaps, Lattice};
 use crate::space::Region;
 
 /// Default limit on the number of cells (active or not) a grid may have: 25 million cells, about
-/// 200 MB per `f64` surface.
-pub const DEFAULT_MAX_CELLS: u64 = 25_000_000;
+/// 200 MB per `f64` surface (the default of [`crate::limits::Limits::max_grid_cells`]).
+pub const DEFAULT_MAX_CELLS: u64 = crate::limits::Limits::DEFAULT.max_grid_cells;
 
 /// Share of a cell's area below which an overlap is treated as a numerical sliver, not as part
 /// of the region.
@@ -44,31 +45,37 @@ pub struct Grid {
     n_active: usize,
 }
 
+/// Sizes `nx × ny` before anything is allocated: refused above the caller's `max_cells` and
+/// above the process-wide [`crate::limits::Limits::max_grid_cells`].
 fn check_size(nx: f64, ny: f64, max_cells: u64) -> Result<(usize, usize)> {
     let requested = nx * ny;
-    if !requested.is_finite() || requested > max_cells as f64 {
-        return Err(Error::TooLarge {
-            what: "grid cells".into(),
-            requested: if requested.is_finite() {
-                requested as u64
-            } else {
-                u64::MAX
-            },
-            limit: max_cells,
-        });
-    }
+    limits::check_f64("cell_size", "grid cells (max_cells)", requested, max_cells)?;
+    limits::check_f64(
+        "cell_size",
+        "grid cells (limit max_grid_cells)",
+        requested,
+        limits::get().max_grid_cells,
+    )?;
     Ok((nx as usize, ny as usize))
 }
 
 impl Grid {
     /// A grid of square cells of side `cell_size_m` over `region`, refusing (before allocating)
-    /// any grid of more than `max_cells` cells.
+    /// any grid of more than `max_cells` cells or more than the process-wide limit
+    /// ([`crate::limits`]).
     pub fn new(region: &Region, cell_size_m: f64, max_cells: u64) -> Result<Self> {
         require_positive("cell_size", cell_size_m)?;
         let (x0, y0, x1, y1) = region.bounds();
         let nx = ((x1 - x0) / cell_size_m).ceil().max(1.0);
         let ny = ((y1 - y0) / cell_size_m).ceil().max(1.0);
         let (nx, ny) = check_size(nx, ny, max_cells)?;
+        let cell_area = cell_size_m * cell_size_m;
+        if !cell_area.is_finite() || !(x0 + nx as f64 * cell_size_m).is_finite() {
+            return Err(Error::param(
+                "cell_size",
+                format!("{cell_size_m} m puts the grid's corners beyond the range of numbers"),
+            ));
+        }
         let lat = Lattice {
             x0,
             y0,
@@ -76,12 +83,16 @@ impl Grid {
             nx,
             ny,
         };
-        let cell_area = cell_size_m * cell_size_m;
+        // A sliver is judged against the smaller of the cell and the region, so that a region
+        // smaller than one (large) cell still makes that cell active.
+        let sliver = SLIVER * cell_area.min(region.area_m2());
         let mut coverage = vec![0.0; nx * ny];
+        let mut active = vec![false; nx * ny];
         for (id, a) in cell_overlaps(region.shape(), &lat) {
             coverage[id] = (a / cell_area).min(1.0);
+            active[id] = a > sliver;
         }
-        Ok(Self::with_coverage(lat, coverage))
+        Ok(Self::with_mask(lat, coverage, active))
     }
 
     /// A rectangular grid with every cell active (no region), for synthetic data and tests.
@@ -98,7 +109,7 @@ impl Grid {
                 "a grid needs at least one row and one column",
             ));
         }
-        let (nx, ny) = check_size(nx as f64, ny as f64, DEFAULT_MAX_CELLS)?;
+        let (nx, ny) = check_size(nx as f64, ny as f64, u64::MAX)?;
         let lat = Lattice {
             x0,
             y0,
@@ -106,7 +117,11 @@ impl Grid {
             nx,
             ny,
         };
-        Ok(Self::with_coverage(lat, vec![1.0; nx * ny]))
+        Ok(Self::with_mask(
+            lat,
+            vec![1.0; nx * ny],
+            vec![true; nx * ny],
+        ))
     }
 
     /// A grid from its lattice and the share of each cell inside the region (row-major,
@@ -154,8 +169,17 @@ impl Grid {
         Ok(Self::with_coverage(lat, coverage))
     }
 
+    /// The mask from the coverage alone, by the rule of [`Grid::new`]: a sliver is judged
+    /// against the smaller of the cell and the region (the region's area in cells is the sum of
+    /// the coverage).
     fn with_coverage(lat: Lattice, coverage: Vec<f64>) -> Self {
-        let active: Vec<bool> = coverage.iter().map(|&c| c > SLIVER).collect();
+        let region_cells: f64 = coverage.iter().sum();
+        let sliver = SLIVER * region_cells.min(1.0);
+        let active: Vec<bool> = coverage.iter().map(|&c| c > sliver).collect();
+        Self::with_mask(lat, coverage, active)
+    }
+
+    fn with_mask(lat: Lattice, coverage: Vec<f64>, active: Vec<bool>) -> Self {
         let n_active = active.iter().filter(|&&a| a).count();
         Grid {
             lat,
@@ -365,6 +389,36 @@ mod tests {
         let g = Grid::new(&l_shape(), 1e6, DEFAULT_MAX_CELLS).unwrap();
         assert_eq!(g.n_cells(), 1);
         assert_eq!(g.n_active(), 1);
+    }
+
+    #[test]
+    fn region_smaller_than_one_huge_cell_is_active() {
+        let tiny = Region::from_bounds(10.0, 10.0, 11.0, 11.0).unwrap();
+        for cs in [1e3, 1e6, 1e9, 1e12, 1e15] {
+            let g = Grid::new(&tiny, cs, DEFAULT_MAX_CELLS).unwrap();
+            assert_eq!((g.n_cells(), g.n_active()), (1, 1), "cell size {cs}");
+            assert!(g.active_cell_of(10.5, 10.5).is_some(), "cell size {cs}");
+        }
+        let e = Grid::new(&tiny, 1e300, DEFAULT_MAX_CELLS).unwrap_err();
+        assert!(e.to_string().contains("cell_size"), "{e}");
+    }
+
+    #[test]
+    fn grid_limit_names_the_parameter_and_limit() {
+        let e = Grid::new(&l_shape(), 1e-4, 1_000).unwrap_err();
+        match e {
+            Error::TooLarge {
+                param,
+                requested,
+                limit,
+                ..
+            } => {
+                assert_eq!(param, "cell_size");
+                assert_eq!(requested, 3_000_000 * 3_000_000);
+                assert_eq!(limit, 1_000);
+            }
+            other => panic!("{other}"),
+        }
     }
 
     proptest! {

@@ -84,8 +84,14 @@ impl Population {
                 ));
             }
         }
-        let w = areal_weights(areas, grid)?;
         let ng = groups.len();
+        crate::limits::check(
+            "groups",
+            "population values (grid cells × groups)",
+            (grid.n_cells() as u64).saturating_mul(ng as u64),
+            crate::limits::get().max_matrix_values,
+        )?;
+        let w = areal_weights(areas, grid)?;
         let mut out = Array2::<f64>::zeros((grid.n_cells(), ng));
         let mut missing = Vec::new();
         let mut partly = Vec::new();

@@ -303,6 +303,7 @@ pub fn emerging_hotspots(
     let n_steps = n_steps as usize;
     if (n_steps as u64).saturating_mul(n as u64) > MAX_BINS {
         return Err(Error::TooLarge {
+            param: "step".into(),
             what: "space-time bins (steps × active cells)".into(),
             requested: (n_steps as u64).saturating_mul(n as u64),
             limit: MAX_BINS,

@@ -167,6 +167,7 @@ impl Neighbourhood {
         }
         if offsets.len() > 100_000 {
             return Err(Error::TooLarge {
+                param: "distance".into(),
                 what: "Gi* neighbourhood (cells within the distance band)".into(),
                 requested: offsets.len() as u64,
                 limit: 100_000,
@@ -195,6 +196,7 @@ impl Neighbourhood {
         let ids = grid.active_ids();
         if ids.len() >= NONE as usize {
             return Err(Error::TooLarge {
+                param: "grid".into(),
                 what: "active cells".into(),
                 requested: ids.len() as u64,
                 limit: NONE as u64 - 1,
@@ -419,6 +421,7 @@ pub fn gi_star(values: &[f64], grid: &Grid, params: &GiStarParams) -> Result<GiS
         }
         if r > MAX_PERMUTATIONS {
             return Err(Error::TooLarge {
+                param: "permutations".into(),
                 what: "permutations".into(),
                 requested: r as u64,
                 limit: MAX_PERMUTATIONS as u64,

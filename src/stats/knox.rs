@@ -360,6 +360,7 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
     }
     if params.permutations > crate::stats::gi_star::MAX_PERMUTATIONS {
         return Err(Error::TooLarge {
+            param: "permutations".into(),
             what: "permutations".into(),
             requested: params.permutations as u64,
             limit: crate::stats::gi_star::MAX_PERMUTATIONS as u64,
@@ -373,6 +374,7 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
     }
     if n > J_MASK as usize {
         return Err(Error::TooLarge {
+            param: "incidents".into(),
             what: "incidents for the Knox test".into(),
             requested: n as u64,
             limit: J_MASK as u64,
@@ -414,7 +416,8 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
         KnoxMethod::PairList => true,
         KnoxMethod::Auto => (within_t_max as f64) >= SWEEP_SHARE * m_all as f64,
     };
-    let limit = params.max_pairs;
+    // the caller's limit, within the process-wide one
+    let limit = params.max_pairs.min(crate::limits::get().max_pairs);
     // pairs close in space, per band (listed + gap), and the pair list when it is wanted
     let mut n_space = vec![0u64; ns + 1];
     let mut indptr = vec![0usize];
@@ -454,6 +457,7 @@ pub fn knox(inc: &Incidents, params: &KnoxParams) -> Result<Knox> {
     if want_list && close_pairs > limit {
         if params.method == KnoxMethod::PairList {
             return Err(Error::TooLarge {
+                param: "max_pairs".into(),
                 what: format!("pairs of incidents within {d_max} m (the largest space band)"),
                 requested: close_pairs,
                 limit,

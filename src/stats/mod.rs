@@ -1,5 +1,7 @@
 //! Spatial statistics: Getis–Ord Gi*, emerging hot spots, Knox near-repeat test, corrections.
 
+/// Percentile bootstrap interval of a mean, seeded through the crate's one generator.
+pub mod bootstrap;
 /// Emerging hot spot analysis: Gi* per time slice, Mann–Kendall trend, ESRI categories.
 pub mod emerging;
 /// Getis–Ord Gi* on grid counts with analytic and conditional-permutation inference.

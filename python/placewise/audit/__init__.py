@@ -21,7 +21,7 @@ from ._disparity import DisparityAudit, disparity
 from ._ensign import EnsignUrnResult, ensign_urn
 from .policy import DEFAULT_POLICY_RESOURCE, AuditPolicy, PolicyDecision, enforce, summarize
 from ._provenance import DataProvenanceAudit, data_provenance
-from ..feedback import FeedbackComparison, FeedbackResult, compare_mitigations, feedback
+from .feedback import FeedbackComparison, FeedbackResult, compare_mitigations, feedback
 
 __all__ = [
     "feedback",

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import _check
 from .. import _native
 from .._results import ConcentrationAudit
 from ..exceptions import param_error
@@ -57,6 +58,6 @@ def concentration(
         else:
             labels = np.ascontiguousarray(np.asarray(areas).ravel(), dtype=np.int64)
     raw = _native.concentration(
-        d, active, labels, unit=float(unit), simulations=int(simulations), confidence=float(confidence), seed=int(seed)
+        d, active, labels, unit=float(unit), simulations=_check.integer("simulations", simulations, 0), confidence=float(confidence), seed=_check.seed(seed)
     )
     return ConcentrationAudit(raw, area_ids=ids)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _check
 from .. import _native
 from .._jsonable import jsonable
 
@@ -132,13 +133,13 @@ def ensign_urn(
     traj, raw = _native.ensign_urn(
         (float(rates[0]), float(rates[1])),
         (float(prior[0]), float(prior[1])),
-        draws=int(draws),
-        runs=int(runs),
+        draws=_check.integer("draws", draws, 0),
+        runs=_check.integer("runs", runs, 0),
         update=str(update),
         reported_share=float(reported_share),
         decay=float(decay),
         correction=bool(correction),
         tolerance=float(tolerance),
-        seed=int(seed),
+        seed=_check.seed(seed),
     )
     return EnsignUrnResult(traj, json.loads(raw))

@@ -109,7 +109,7 @@ class AuditPolicy:
         if tau is not None:
             if ratio_min is not None or ratio_max is not None:
                 raise param_error("tau", "give tau or ratio_min/ratio_max, not both")
-            if not (isinstance(tau, (int, float)) and 0 < tau <= 1):
+            if isinstance(tau, bool) or not (isinstance(tau, (int, float)) and 0 < tau <= 1):
                 raise param_error("tau", f"must lie in (0, 1], got {tau!r}")
             ratio_min, ratio_max = float(tau), 1.0 / float(tau)
         if ratio_min is not None or ratio_max is not None:

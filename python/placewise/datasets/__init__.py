@@ -109,11 +109,26 @@ def load_chicago(cell_size: float = 150.0, **kwargs: Any) -> CityData:
                     cell_size, "bundled Chicago aggravated assaults 2018-2019", **kwargs)
 
 
+def _data_dir(data_dir: str | os.PathLike[str], name: str) -> Path:
+    """``data_dir/name``, or a PlacewiseIOError saying in words what is missing."""
+    from ..exceptions import PlacewiseIOError, param_error
+
+    if not isinstance(data_dir, (str, os.PathLike)):
+        raise param_error("data_dir", f"expected a directory path, got {type(data_dir).__name__}")
+    d = Path(data_dir) / name
+    if not d.is_dir():
+        where = "does not exist" if not Path(data_dir).exists() else f"has no folder {name}"
+        e = PlacewiseIOError(f"could not read the data set: the directory {os.fspath(data_dir)} {where}")
+        e.filename = os.fspath(d)
+        raise e
+    return d
+
+
 def read_chicago(data_dir: str | os.PathLike[str], cell_size: float = 150.0, **kwargs: Any) -> CityData:
     """The full Chicago set (2010–2019) from ``data_dir``/chicago_agg_assault_2010_2019."""
     import geopandas as gpd
 
-    d = Path(data_dir) / "chicago_agg_assault_2010_2019"
+    d = _data_dir(data_dir, "chicago_agg_assault_2010_2019")
     frame = pd.read_csv(d / "chicago_aggravated_assaults.csv.gz", dtype={"date": "string"})
     areas = gpd.read_file(d / "chicago_community_areas_2020.geojson")
     districts = gpd.read_file(d / "chicago_police_districts.kml")
@@ -138,7 +153,7 @@ def toronto_incidents_frame(data_dir: str | os.PathLike[str]) -> pd.DataFrame:
       "Weston-Pellam Park" alias).
     * The engineered ``Pub_Id``/``Park_Id``/``PS_Id`` columns are not read.
     """
-    d = Path(data_dir) / "toronto_mci_2014_2021"
+    d = _data_dir(data_dir, "toronto_mci_2014_2021")
     cols = ["occurrencedate", "occurrencehour", "MCI", "premises_type", "Neighbourhood", "Lat", "Long"]
     parts = [pd.read_csv(d / f, usecols=cols, dtype={"occurrencedate": "string"}) for f in ("mci_train.csv.gz", "mci_test.csv.gz")]
     df = pd.concat(parts, ignore_index=True)
@@ -155,7 +170,7 @@ def toronto_neighbourhoods(data_dir: str | os.PathLike[str]) -> gpd.GeoDataFrame
     """The 140 neighbourhoods joined to the 2016 visible-minority counts (by normalised name)."""
     import geopandas as gpd
 
-    d = Path(data_dir) / "toronto_mci_2014_2021"
+    d = _data_dir(data_dir, "toronto_mci_2014_2021")
     hoods = gpd.read_file(d / "neighbourhoods_historical_140_epsg4326.geojson")
     vm = pd.read_csv(d / "neighbourhood_visible_minority_2016.csv")
     hoods["hood_key"] = hoods["AREA_NAME"].map(normalise_name)
@@ -204,8 +219,71 @@ def load_plainfield() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         boxes = pd.read_csv(f)
     return bg, boxes
 
+
+#: Point layers of ``chicago_risk_factors_2017`` read by :func:`read_chicago_risk_factors`.
+CHICAGO_RISK_LAYERS = ("abandoned_buildings", "liquor_retail", "street_lights_out", "sanitation_complaints",
+                       "bus_stops", "rail_stations", "schools")
+
+
+def read_chicago_risk_factors(data_dir: str | os.PathLike[str], crs: Any = None) -> dict[str, gpd.GeoDataFrame]:
+    """The Chicago risk-factor point layers (``data_dir``/chicago_risk_factors_2017), one
+    GeoDataFrame of points per layer, in ``crs`` (default: lon/lat, EPSG:4326; pass
+    ``city.grid.crs`` to use them with a grid).
+
+    Layers: abandoned (vacant) buildings 2017, liquor retail licences, street lights all out
+    2017, sanitation code complaints 2017 (311 requests), CTA bus stops, CTA 'L' stations (one
+    point per station, ``MAP_ID``), Chicago Public Schools 2011–12. They are snapshots: using
+    them for other years assumes the places did not move much (the data set's PROVENANCE.md
+    says so too). Rows without coordinates are counted and dropped, with a warning naming the
+    layer.
+    """
+    import gzip
+    import warnings
+
+    import geopandas as gpd
+
+    from ..exceptions import PlacewiseWarning
+
+    d = Path(data_dir) / "chicago_risk_factors_2017"
+    out: dict[str, gpd.GeoDataFrame] = {}
+
+    def geojson(name: str) -> gpd.GeoDataFrame:
+        with gzip.open(d / name, "rb") as f:
+            g = gpd.read_file(f)
+        return g[["geometry"]].set_crs("EPSG:4326", allow_override=True)
+
+    def points(name: str, lon: pd.Series, lat: pd.Series) -> gpd.GeoDataFrame:
+        lon, lat = pd.to_numeric(lon, errors="coerce"), pd.to_numeric(lat, errors="coerce")
+        ok = lon.notna() & lat.notna()
+        if (~ok).any():
+            warnings.warn(f"{name}: {int((~ok).sum())} rows without coordinates dropped", PlacewiseWarning, stacklevel=3)
+        return gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon[ok], lat[ok]), crs="EPSG:4326")
+
+    out["abandoned_buildings"] = geojson("abandonBuildings.geojson.gz")
+    out["liquor_retail"] = geojson("liquorRetail.geojson.gz")
+    out["street_lights_out"] = geojson("streetLightsOut.geojson.gz")
+    out["sanitation_complaints"] = geojson("sanitation.geojson.gz")
+    bus = pd.read_csv(d / "cta_bus_stops.csv.gz", usecols=["the_geom"])
+    xy = bus["the_geom"].str.extract(r"POINT \(([-0-9.]+) ([-0-9.]+)\)")
+    out["bus_stops"] = points("bus_stops", xy[0], xy[1])
+    rail = pd.read_csv(d / "cta_l_stops.csv.gz", usecols=["MAP_ID", "Location"]).drop_duplicates("MAP_ID")
+    ll = rail["Location"].str.extract(r"\(([-0-9.]+),\s*([-0-9.]+)\)")
+    out["rail_stations"] = points("rail_stations", ll[1], ll[0])
+    sch = pd.read_csv(d / "chicago_public_schools_2011_12.csv.gz", usecols=["Latitude", "Longitude"],
+                      encoding_errors="replace")
+    out["schools"] = points("schools", sch["Longitude"], sch["Latitude"])
+    for name, g in out.items():
+        bad = g.geometry.isna() | g.geometry.is_empty
+        if bad.any():
+            warnings.warn(f"{name}: {int(bad.sum())} rows without geometry dropped", PlacewiseWarning, stacklevel=2)
+            out[name] = g[~bad].reset_index(drop=True)
+    if crs is not None:
+        out = {k: v.to_crs(crs) for k, v in out.items()}
+    return out
+
+
 __all__ = [
-    "ATTRIBUTION", "CHICAGO_GROUPS", "load_plainfield", "TORONTO_GROUPS", "CityData", "chicago_incidents_frame",
+    "ATTRIBUTION", "CHICAGO_RISK_LAYERS", "read_chicago_risk_factors", "load_plainfield", "CHICAGO_GROUPS", "TORONTO_GROUPS", "CityData", "chicago_incidents_frame",
     "chicago_community_areas", "chicago_police_districts", "load_chicago", "read_chicago",
     "read_toronto", "toronto_incidents_frame", "toronto_neighbourhoods", "normalise_name",
 ]

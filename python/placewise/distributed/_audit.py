@@ -91,11 +91,9 @@ def _plan_row(plan: Any) -> dict[str, Any]:
 
 
 def _policy(p: Any) -> Any:
-    if isinstance(p, (str, os.PathLike)):
-        from ..policy import AuditPolicy
-
-        return AuditPolicy.from_file(p)
-    return p
+    """``"none"`` (a config cannot write None) → no policy; a path, ``"default"``, an
+    AuditPolicy or None go to run_chain as they are."""
+    return None if isinstance(p, str) and p.lower() == "none" else p
 
 
 def audit_one(jurisdiction: Jurisdiction, *, out: str | os.PathLike[str] | None = None,
@@ -117,7 +115,8 @@ def audit_one(jurisdiction: Jurisdiction, *, out: str | os.PathLike[str] | None 
         for k in ("at", "backtest_start"):
             if k not in settings:
                 raise param_error(k, f"{j.name}: the chain needs `{k}`")
-        settings["policy"] = _policy(settings.get("policy"))
+        if "policy" in settings:  # absent: run_chain's default (the packaged default policy)
+            settings["policy"] = _policy(settings["policy"])
         if "models" in settings:
             settings["models"] = tuple(settings["models"])
         settings.setdefault("title", f"placewise audit report — {j.name}")
@@ -134,7 +133,11 @@ def audit_one(jurisdiction: Jurisdiction, *, out: str | os.PathLike[str] | None 
                 status, checks = "blocked", list(getattr(v, "checks", []))
                 plan = getattr(v, "blocked", None) or getattr(v, "plan", None)
                 verdicts = json.loads((folder / "audit_report.json").read_text(encoding="utf-8"))["verdicts"]
-            files = {k: str(p) for k, p in (res.files.items() if status == "ok" else [])} if out is not None else {}
+            files: dict[str, str] = {}
+            if out is not None:
+                written = res.files.items() if status == "ok" else [
+                    (f"report_{ext}", folder / f"audit_report.{ext}") for ext in ("html", "json", "md")]
+                files = {k: str(p) for k, p in written if Path(p).exists()}
         statuses = [v["status"] for v in verdicts]
         failed = [v["check"] for v in verdicts if v["status"] == "fail"]
         row = _row(j.name, status, incidents=len(city.incidents), active_cells=int(city.grid.n_active),

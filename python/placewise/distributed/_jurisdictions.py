@@ -27,7 +27,8 @@ DATASETS = ("chicago-sample", "chicago", "toronto")
 #: Chain settings a jurisdiction (or the config's [defaults]) may set; they go to
 #: :func:`placewise.pipeline.run_chain`.
 CHAIN_KEYS = ("at", "backtest_start", "models", "model", "units", "strategy", "reference", "tau", "policy",
-              "override_reason", "feedback_rounds", "feedback_replicates", "seed", "title", "context")
+              "override_reason", "override_by", "skip_audits", "feedback_rounds", "feedback_replicates", "seed", "title",
+              "context")
 
 
 @dataclass
@@ -202,8 +203,11 @@ def read_config(path: str | os.PathLike[str]) -> tuple[list[Jurisdiction], dict[
     bad = set(defaults) - set(chain_defaults) - set(j_defaults)
     if bad:
         raise param_error(f"config: defaults.{sorted(bad)[0]}", "unknown setting")
-    if isinstance(chain_defaults.get("policy"), str):
-        chain_defaults["policy"] = resolve(chain_defaults["policy"])
+    def resolve_policy(v: Any) -> Any:  # "default" (the packaged policy) and "none" are not paths
+        return v if isinstance(v, str) and v.lower() in ("default", "none") else resolve(v)
+
+    if "policy" in chain_defaults:
+        chain_defaults["policy"] = resolve_policy(chain_defaults["policy"])
     out: list[Jurisdiction] = []
     names: set[str] = set()
     for i, entry in enumerate(entries):
@@ -221,8 +225,8 @@ def read_config(path: str | os.PathLike[str]) -> tuple[list[Jurisdiction], dict[
         for k in ("incidents", "region", "population", "data_dir"):
             if k in kw:
                 kw[k] = resolve(kw[k])
-        if isinstance(chain.get("policy"), str):
-            chain["policy"] = resolve(chain["policy"])
+        if "policy" in chain:
+            chain["policy"] = resolve_policy(chain["policy"])
         if "filters" in kw and kw["filters"] is not None:
             kw["filters"] = [tuple(f) for f in kw["filters"]]
         out.append(Jurisdiction(**kw, chain=chain))

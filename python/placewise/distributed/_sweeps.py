@@ -164,7 +164,7 @@ def feedback(*, client: Any = None, workers: int | None = None, replicates_per_t
     :func:`placewise.audit.feedback`; the grid, truth and population are scattered once."""
     from ..audit import FeedbackResult
 
-    return _feedback("feedback", FeedbackResult.combine, dict(kwargs), client, workers, replicates_per_task, progress)
+    return _feedback("feedback", getattr(FeedbackResult, "combine"), dict(kwargs), client, workers, replicates_per_task, progress)
 
 
 def compare_mitigations(*, client: Any = None, workers: int | None = None, replicates_per_task: int = 1,
@@ -174,7 +174,7 @@ def compare_mitigations(*, client: Any = None, workers: int | None = None, repli
     :meth:`~placewise.audit.FeedbackComparison.combine`; equal to the single-process result."""
     from ..audit import FeedbackComparison
 
-    return _feedback("compare_mitigations", FeedbackComparison.combine, dict(kwargs), client, workers,
+    return _feedback("compare_mitigations", getattr(FeedbackComparison, "combine"), dict(kwargs), client, workers,
                      replicates_per_task, progress)
 
 

@@ -16,3 +16,8 @@ __all__ += ["Naive", "KDE", "kde_grid", "RetrospectiveHotspot", "ProspectiveHots
 from .sepp import SEPP  # noqa: E402
 
 __all__ += ["SEPP"]
+# --- risk factors and blend
+from .blend import Blend  # noqa: E402
+from .risk_factors import RiskFactors  # noqa: E402
+
+__all__ += ["Blend", "RiskFactors"]

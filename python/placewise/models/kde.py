@@ -14,6 +14,7 @@ from .. import _native
 from ..exceptions import InvalidParameterError, PlacewiseWarning
 from ..surface import Surface
 from ._base import Model
+from .. import _check
 from ._common import at_seconds, check_inputs, surface
 
 
@@ -115,7 +116,7 @@ class KDE(Model):
             cutoff=float(self.cutoff),
             window_days=None if self.window_days is None else float(self.window_days),
             half_life_days=None if self.half_life_days is None else float(self.half_life_days),
-            k=None if self.k is None else int(self.k),
+            k=None if self.k is None else _check.integer("k", self.k, 1),
             min_bandwidth=float(self.min_bandwidth),
             binning_order=None if self.binning_order is None else int(self.binning_order),
             **kw,

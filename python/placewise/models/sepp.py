@@ -175,13 +175,9 @@ class SEPP(Model):
         Raises :class:`~placewise.NotConvergedError` (with ``.partial``) if the iteration limit
         is reached first and ``on_not_converged="raise"``.
         """
-        from ..data import Incidents
-        from ..space import Grid
+        from ._common import check_inputs
 
-        if not isinstance(incidents, Incidents):
-            raise InvalidParameterError(f"invalid parameter `incidents`: expected placewise.Incidents, got {type(incidents).__name__}")
-        if not isinstance(grid, Grid):
-            raise InvalidParameterError(f"invalid parameter `grid`: expected placewise.Grid, got {type(grid).__name__}")
+        incidents, grid = check_inputs(incidents, grid)
         native = _native.sepp_fit(incidents._native, grid._native, **self._native_args())
         if native.converged:
             self._set_fitted(native, grid, incidents.tz)

@@ -28,7 +28,21 @@ from ._base import DEFAULT_PROHIBITED, FRIA_ITEMS, LIMITATIONS, METHODS, Section
 
 SCHEMA: str = _native.REPORT_SCHEMA
 
-def _env() -> Any:
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"})
+
+
+def md_escape(v: Any) -> str:
+    """Text made inert for Markdown tables, headings and paragraphs: line breaks become spaces
+    (a title cannot start a new section or table row), ``|`` cannot shift columns, and HTML and
+    Markdown syntax (``<script>``, ``**``, ``[link](…)``, ``#``) is shown, not interpreted."""
+    text = " ".join(str(v).split()).translate(_MD_SPECIAL)
+    # a leading list or block marker ("- x", "+ x", "> x" is already &gt;, "1. x") stays text
+    if text[:1] in ("-", "+", "=") or (text[:1].isdigit() and text.split(" ", 1)[0].rstrip("0123456789") in (".", ")")):
+        text = "\\" + text if not text[:1].isdigit() else text.replace(".", "\\.", 1).replace(")", "\\)", 1)
+    return text
+
+
+def _env(markdown: bool = False) -> Any:
     import jinja2
 
     env = jinja2.Environment(
@@ -36,9 +50,40 @@ def _env() -> Any:
         autoescape=lambda name: bool(name) and name.endswith(".html.j2"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
+        # every value printed into the Markdown template is escaped (the template's own
+        # Markdown is not: it is not a value)
+        finalize=md_escape if markdown else None,
     )
     env.filters["fmt"] = _fmt
     return env
+
+
+def _check_inputs(**given: Any) -> None:
+    """Each input is of the kind the report reads (checked by the attributes it uses), so that a
+    wrong argument is a placewise error naming it, not an AttributeError deep in rendering."""
+    needs = {"incidents": ("quality", "time_span"), "backtest": ("params",), "plan": ("summary", "dose"),
+             "run_log": ("verify",)}
+    if not isinstance(given["title"], str):
+        raise InvalidParameterError(f"invalid parameter `title`: expected a string, got {type(given['title']).__name__}")
+    if given["context"] is not None and not isinstance(given["context"], dict):
+        raise InvalidParameterError(f"invalid parameter `context`: expected a dict, got {type(given['context']).__name__}")
+    for name, attrs in needs.items():
+        v = given[name]
+        if v is not None and not all(hasattr(v, a) for a in attrs):
+            raise InvalidParameterError(
+                f"invalid parameter `{name}`: got {type(v).__name__} {v!r:.40}, which has no {' / '.join(attrs)}"
+            )
+
+
+def _string_list(name: str, value: Any) -> list[str]:
+    """A list of strings from a string (one item, never its characters) or an iterable of them."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise InvalidParameterError(f"invalid parameter `{name}`: expected a string or a list of strings, got {value!r:.60}")
 
 
 class AuditReport:
@@ -52,7 +97,9 @@ class AuditReport:
     read the plan's ``decision``, they are never recomputed here), ``policy_applied`` (False
     when the caller chose to apply no policy: the first verdict row then says "no policy
     applied"), ``run_warnings`` (the warnings the run raised, shown in "What the run warned
-    about"), and
+    about"),
+    ``selection`` (a :class:`~placewise.selection.SelectionResult`) with ``model_used`` (the label
+    of the model the plan was built with: "Model choice and its evidence"), and
     ``context``: the deploying agency's own answers — ``purpose``, ``operator``,
     ``period_of_use``, ``frequency``, ``prohibited_uses``, ``reviewer`` and the
     fundamental-rights items ``processes``, ``period_and_frequency``, ``affected_groups``,
@@ -70,8 +117,11 @@ class AuditReport:
                  policy: Any = None, context: dict[str, Any] | None = None, generated_at: str | None = None,
                  deployment: Any = None, need: Any = None, dosage: Any = None, areas: Any = None,
                  area_names: str | None = None, policy_applied: bool | None = None,
-                 run_warnings: list[str] | None = None) -> None:
+                 run_warnings: list[str] | None = None,
+                 selection: Any = None, model_used: str | None = None) -> None:
         self.title = title
+        self.selection = selection
+        self.model_used = model_used
         self.incidents = incidents
         self.backtest = backtest
         self.plan = plan
@@ -80,6 +130,7 @@ class AuditReport:
         self.provenance = provenance
         self.run_log = run_log
         self.policy = policy
+        _check_inputs(title=title, incidents=incidents, backtest=backtest, plan=plan, run_log=run_log, context=context)
         self.policy_applied = policy is not None if policy_applied is None else bool(policy_applied)
         self.run_warnings = [str(w) for w in (run_warnings or [])]
         self.context = dict(context or {})
@@ -93,6 +144,8 @@ class AuditReport:
         self.dosage = dosage
         self.areas = areas  # polygons drawn (with names, when few) on the maps
         self.area_names = area_names
+        if "prohibited_uses" in self.context:
+            self.context["prohibited_uses"] = _string_list("context['prohibited_uses']", self.context["prohibited_uses"])
         unknown = set(self.context) - {"purpose", "operator", "period_of_use", "frequency", "prohibited_uses", "reviewer",
                                        "classification"} - {k for k, _ in FRIA_ITEMS}
         if unknown:
@@ -108,7 +161,8 @@ class AuditReport:
             S.decision(self.plan, self.policy_applied),
             S.intended_use(self.context),
             S.data(self.incidents, self.provenance, verdicts, self.policy, self.plan),
-            S.models(self.backtest, verdicts),
+            S.models(self.backtest, verdicts, skip_verdict=self.selection is not None),
+            S.model_choice(self.selection, self.model_used, verdicts),
             S.allocation(self.plan, self.areas, self.area_names),
             S.disparity(self.plan, verdicts, self.policy),
             S.concentration(self.plan, verdicts, self.policy),
@@ -163,7 +217,7 @@ class AuditReport:
         return text
 
     def to_markdown(self, path: str | os.PathLike[str] | None = None) -> str:
-        text = _env().get_template("report.md.j2").render(r=self.document)
+        text = _env(markdown=True).get_template("report.md.j2").render(r=self.document)
         if path is not None:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)

@@ -169,7 +169,7 @@ def _fmt_limit(limit: Any) -> str:
     return "—" if limit is None else f"≤ {float(limit):.0%}"
 
 
-def models(backtest: Any, verdicts: list[Verdict]) -> Section:
+def models(backtest: Any, verdicts: list[Verdict], skip_verdict: bool = False) -> Section:
     s = Section("models", "Models and accuracy")
     if backtest is None:
         s.provided = False
@@ -194,11 +194,12 @@ def models(backtest: Any, verdicts: list[Verdict]) -> Section:
                      table(cmp[["model", "metric", "coverage", "mean_difference", "ci_low", "ci_high", "share_better"]])))
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    backtest.plot("curves", ax=ax)
-    s.figures.append(figure(fig, "Mean share of incidents captured against the share of the area flagged (up to 20 %)."))
+    if backtest.curves:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        backtest.plot("curves", ax=ax)
+        s.figures.append(figure(fig, "Mean share of incidents captured against the share of the area flagged (up to 20 %)."))
     c1 = cmp[(cmp["metric"] == "pai") & (cmp["coverage"] == "1%")]
-    if len(c1):
+    if len(c1) and not skip_verdict:
         best = c1.sort_values("mean_difference", ascending=False).iloc[0]
         ok = best["ci_low"] > 0
         verdicts.append(Verdict("Model beats last period's counts (PAI at 1 % coverage)", "pass" if ok else "fail",
@@ -209,6 +210,42 @@ def models(backtest: Any, verdicts: list[Verdict]) -> Section:
             s.paragraphs.append("No model's PAI at 1 % coverage is reliably above the naive baseline's in this backtest.")
     if backtest.empty_windows:
         s.paragraphs.append(f"{len(backtest.empty_windows)} test windows held no incident and were left out of the means.")
+    return s
+
+
+def model_choice(selection: Any, model_used: str | None, verdicts: list[Verdict]) -> Section:
+    """Which model the plan used, why, and the rolling-validation evidence for it."""
+    s = Section("model-choice", "Model choice and its evidence")
+    if selection is None:
+        s.provided = False
+        return s
+    from ..selection import BASELINE
+
+    s.paragraphs.append(selection.plain_words())
+    s.facts += [("Model used for the plan", str(model_used)), ("Search's pick at the allocation time", selection.winner),
+                ("Selection metric", selection.metric_name()),
+                ("Candidates", f"{len(selection.candidates)} settings of {len({c.family for c in selection.candidates})} "
+                               "models, and the naive baseline")]
+    t = selection.table()
+    s.tables.append(("Selection metric by model over the test origins (tuned = chosen per origin from earlier origins "
+                     "only; difference paired by origin against the baseline)", table(t)))
+    e = selection.evidence()
+    cov = selection.params["coverage"]
+    label = f"Model used beats last period's counts, or is them ({selection.metric_name()})"
+    val = f"{e['mean_difference']:+.2f} [{e['ci_low']:+.2f}, {e['ci_high']:+.2f}] for the selection rule"
+    if model_used == BASELINE:
+        verdicts.append(Verdict(label, "pass", "baseline used; " + val, "95 % interval of the difference above 0",
+                                "No model beat last period's counts with its whole interval above 0, so the plan uses "
+                                "last period's counts themselves."))
+    elif model_used == selection.chosen:
+        verdicts.append(Verdict(label, "pass", f"{model_used}: " + val, "95 % interval of the difference above 0",
+                                "The model used was chosen by rolling validation and beats last period's counts."))
+    else:
+        verdicts.append(Verdict(label, "fail", f"{model_used} (the evidence supports {selection.chosen})",
+                                "95 % interval of the difference above 0",
+                                "The plan uses a model the rolling validation does not support."))
+    if cov is None:
+        s.paragraphs.append("The selection metric is a probabilistic score, so ranking-only models could not be chosen.")
     return s
 
 

@@ -173,6 +173,7 @@ pub fn simulate(
     let expected = total_rate * t_end_days / (1.0 - p.theta);
     if !expected.is_finite() || expected > max_events as f64 {
         return Err(Error::TooLarge {
+            param: "max_events".into(),
             what: "expected simulated events".into(),
             requested: if expected.is_finite() {
                 expected as u64
@@ -258,6 +259,7 @@ pub fn simulate(
             }
             if x.len() as u64 >= max_events {
                 return Err(Error::TooLarge {
+                    param: "max_events".into(),
                     what: "simulated events".into(),
                     requested: x.len() as u64 + 1,
                     limit: max_events,
