@@ -104,8 +104,13 @@ def concentration_section(s: Section, conc: Any, verdicts: list[Verdict], plan: 
     limit_text = "no policy checked it" if status is None else "policy maximum"
     explanation = "A large excess means patrol piles up on few places."
     baseline = float(conc.cells["baseline_gini_mean"])
-    # the packaged default policy's limit when no policy sets one
-    limit = float(policy_part(policy, "concentration").get("max_gini_over_baseline", 0.05))
+    # the packaged default policy's limit when no policy sets one (read from it, not repeated here)
+    limit = policy_part(policy, "concentration").get("max_gini_over_baseline")
+    if limit is None:
+        from ..audit.policy import AuditPolicy
+
+        limit = policy_part(AuditPolicy.default(), "concentration")["max_gini_over_baseline"]
+    limit = float(limit)
     if status in (None, "pass") and 1 - baseline <= limit:
         # the largest possible Gini (1) is within the limit of the baseline: no plan could fail
         status = "not_informative"
