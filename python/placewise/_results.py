@@ -27,9 +27,12 @@ CAVEAT = (
 _METHODS = ("between_groups", "to_overall", "to_reference")
 _GROUP_FIELDS = ("group", "population", "exposure", "rate", "exposure_share", "population_share", "ratio_to_reference",
                  "difference_to_reference", "ratio_to_overall", "difference_to_overall", "rate_ci", "ratio_to_reference_ci",
-                 "ratio_to_overall_ci", "verdict", "verdict_ci", "protection", "need_share", "exposure_to_need")
+                 "ratio_to_overall_ci", "verdict", "verdict_ci", "protection", "need_share", "exposure_to_need",
+                 "detectable_ratio_to_reference", "detectable_ratio_to_overall")
 _RESULT_FIELDS = ("reference", "reference_rule", "overall_rate", "overall_rate_ci", "overall_protection", "tau", "bootstrap",
-                  "confidence", "seed", "resampling_unit", "n_units", "undefined_resamples", "total_dose")
+                  "confidence", "seed", "resampling_unit", "n_units", "undefined_resamples", "total_dose",
+                  "mde_normalised_to_reference", "informative_to_reference", "check_to_reference",
+                  "mde_normalised_to_overall", "informative_to_overall", "check_to_overall")
 _INEQUALITY_FIELDS = ("n", "gini", "theil", "baseline_gini_mean", "baseline_gini_ci", "baseline_theil_mean",
                       "baseline_theil_ci", "gini_over_baseline", "theil_over_baseline",
                       "share_random_at_least_as_concentrated")
@@ -46,6 +49,14 @@ class DisparityAudit:
     (the point ratio to the reference against [τ, 1/τ]), ``verdict_ci`` (the interval against
     the band: ``inconclusive`` when it straddles an edge), and, when given, ``protection`` and
     need columns. The bootstrap resamples cells (``resampling_unit``), seeded by ``seed``.
+
+    Power: ``detectable_ratio_to_reference_below`` / ``_above`` (and ``_to_overall_``) are the
+    ratios nearest parity that this budget and sample could tell apart from parity (R / hi and
+    R / lo for the ratio R and its interval [lo, hi]). ``check_to_reference`` (and
+    ``check_to_overall``) is ``"fail"`` when a group lies outside the band, ``"pass"`` only when
+    none does *and* a ratio at the band edge would have been detected
+    (``informative_to_reference``), else ``"not_informative"``; :meth:`power_statement` says it
+    in words.
     """
 
     def __init__(self, native: _native.DisparityResult) -> None:
@@ -75,6 +86,10 @@ class DisparityAudit:
                     "protection": nan(r.protection),
                     "need_share": nan(r.need_share),
                     "exposure_to_need": nan(r.exposure_to_need),
+                    "detectable_ratio_to_reference_below": r.detectable_ratio_to_reference[0],
+                    "detectable_ratio_to_reference_above": r.detectable_ratio_to_reference[1],
+                    "detectable_ratio_to_overall_below": r.detectable_ratio_to_overall[0],
+                    "detectable_ratio_to_overall_above": r.detectable_ratio_to_overall[1],
                 }
             )
         df = pd.DataFrame(rows).set_index("group")
@@ -99,6 +114,46 @@ class DisparityAudit:
         self.undefined_resamples: int = native.undefined_resamples
         self.total_dose: float = native.total_dose
         self.caveat: str = CAVEAT
+        # power of the band check (computed in the core)
+        self.check_to_reference: str = native.check_to_reference
+        self.check_to_overall: str = native.check_to_overall
+        self.informative_to_reference: bool = native.informative_to_reference
+        self.informative_to_overall: bool = native.informative_to_overall
+        self.mde_normalised_to_reference: float = native.mde_normalised_to_reference
+        self.mde_normalised_to_overall: float = native.mde_normalised_to_overall
+
+    def check(self, compare_to: str = "reference") -> str:
+        """``"pass"``, ``"fail"`` or ``"not_informative"``: the band check with its power."""
+        if compare_to not in ("reference", "overall"):
+            raise param_error("compare_to", f"must be 'reference' or 'overall', got {compare_to!r}")
+        return self.check_to_reference if compare_to == "reference" else self.check_to_overall
+
+    def detectable_ratios(self, compare_to: str = "reference") -> tuple[float, float]:
+        """The (below, above) ratios nearest parity detectable for the worst-measured group."""
+        self.check(compare_to)
+        bg = self.by_group
+        if compare_to == "reference":
+            bg = bg.drop(index=self.reference)
+        below = bg[f"detectable_ratio_to_{compare_to}_below"]
+        above = bg[f"detectable_ratio_to_{compare_to}_above"]
+        if below.isna().any() or above.isna().any() or bg.empty:
+            return (float("nan"), float("nan"))
+        return (float(below.min()), float(above.max()))
+
+    def power_statement(self, compare_to: str = "reference") -> str:
+        """The power of the band check in words."""
+        status = self.check(compare_to)
+        against = "the overall rate" if compare_to == "overall" else f"{self.reference}"
+        below, above = self.detectable_ratios(compare_to)
+        lo, hi = self.band
+        if not (np.isfinite(below) and np.isfinite(above)):
+            power = ("its power is unknown (no bootstrap, or a ratio without an interval), so a result inside the "
+                     "band is not evidence of parity")
+        else:
+            power = (f"the smallest ratios to {against} this budget and sample could tell apart from parity are "
+                     f"{below:.2f} below and {above:.2f} above (band {lo:.2f}–{hi:.2f})")
+        label = {"pass": "pass", "fail": "fail", "not_informative": "not informative at this budget"}[status]
+        return f"{label}: {power}."
 
     # ---------------------------------------------------------------- MetricFrame-like
     def group_max(self) -> float:

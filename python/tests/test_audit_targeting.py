@@ -247,3 +247,66 @@ def test_datasheet_renders(plainfield, tmp_path):
     md = r.datasheet(format="markdown")
     assert "| Group | Whole jurisdiction |" in md
     assert "e+0" not in md
+
+
+def _holm_by_hand(p):
+    """Holm (1979) from its definition: the k-th smallest of m p-values (k from 1) times
+    m − k + 1, made monotone by a running maximum, capped at 1."""
+    p = np.asarray(p, dtype=float)
+    m = len(p)
+    order = sorted(range(m), key=lambda i: (p[i], i))
+    out = np.empty(m)
+    running = 0.0
+    for k, i in enumerate(order, start=1):
+        running = max(running, min(1.0, (m - k + 1) * p[i]))
+        out[i] = running
+    return out
+
+
+def test_window_tests_are_corrected_together_with_holm():
+    """12 one-sided tests (3 windows × 2 groups × 2 directions), one family."""
+    rng = np.random.default_rng(4)
+    n = 60
+    counts = rng.poisson(3, n) + np.arange(n) // 6
+    a = 10 + np.arange(n)
+    df = _areas(counts, [100] * n, a, 90 - np.arange(n) // 2)
+    r = pw.audit.targeting(None, df, groups=["A", "B"], total="total", count="count", area_id="id",
+                           permutations=499, seed=3)
+    w = r.windows
+    raw = np.concatenate([w["p_higher"], w["p_lower"]])
+    adj = np.concatenate([w["p_higher_adjusted"], w["p_lower_adjusted"]])
+    assert len(raw) == 12 and r.params["family_size"] == 12 and r.params["correction"] == "holm"
+    np.testing.assert_allclose(adj, _holm_by_hand(raw), rtol=0, atol=1e-12)
+    assert (adj >= raw).all()
+    none = pw.audit.targeting(None, df, groups=["A", "B"], total="total", count="count", area_id="id",
+                              permutations=499, seed=3, correction=None)
+    np.testing.assert_array_equal(none.windows["p_higher_adjusted"], none.windows["p_higher"])
+    with pytest.raises(InvalidParameterError) as e:
+        pw.audit.targeting(None, df, groups=["A"], total="total", count="count", area_id="id",
+                           permutations=19, correction="bonferroni-ish")
+    assert e.value.name == "correction"
+    md = r.datasheet(format="markdown")
+    assert "corrected for 12 tests (Holm)" in md
+
+
+def test_summary_corrects_across_jurisdictions():
+    rng = np.random.default_rng(8)
+    audits = []
+    for j in range(3):
+        n = 40
+        counts = rng.poisson(2 + j, n) + (np.arange(n) // 8) * j
+        df = _areas(counts, [100] * n, 10 + 2 * np.arange(n), 50 + rng.integers(0, 40, n))
+        audits.append(pw.audit.targeting(None, df, groups=["A", "B"], total="total", count="count", area_id="id",
+                                         permutations=199, seed=j, jurisdiction=f"j{j}"))
+    t = pw.audit.targeting_summary(audits)
+    assert t.attrs["correction"] == "holm" and t.attrs["family_size"] == 3 * 3 * 2
+    allw = pd.concat([a.windows.assign(j=a.jurisdiction) for a in audits], ignore_index=True)
+    allw["adj"] = _holm_by_hand(allw["p_higher"])
+    for row in t.itertuples():
+        sel = allw[(allw["group"] == row.group) & (allw["window"] == row.window)]
+        assert row.higher_beyond_chance == int((sel["adj"] <= 0.05).sum())
+        assert row.higher_beyond_chance_raw == int((sel["p_higher"] <= 0.05).sum())
+        assert row.higher_beyond_chance <= row.higher_beyond_chance_raw
+    with pytest.raises(InvalidParameterError) as e:
+        pw.audit.targeting_summary(audits, correction="bonferroni")
+    assert e.value.name == "correction"

@@ -39,6 +39,7 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
+use super::power::{judge, CheckVerdict, Power};
 use super::{check_dose, quantile_sorted};
 use crate::montecarlo::simulate;
 use crate::{Error, Result};
@@ -187,6 +188,14 @@ pub struct GroupRow {
     pub need_share: Option<f64>,
     /// exposure_share / need_share.
     pub exposure_to_need: Option<f64>,
+    /// The ratios to the reference nearest parity that this budget and sample could tell
+    /// apart from parity, (below, above): `(R / hi, R / lo)` for the ratio R and its bootstrap
+    /// interval [lo, hi]. A true ratio above the second (below the first) gives an interval
+    /// that excludes 1, if the bootstrap distribution keeps its relative spread. NaN without
+    /// a bootstrap (and for the reference group itself).
+    pub detectable_ratio_to_reference: (f64, f64),
+    /// As `detectable_ratio_to_reference`, for the ratio to the overall rate.
+    pub detectable_ratio_to_overall: (f64, f64),
 }
 
 /// Result of [`disparity`].
@@ -220,6 +229,18 @@ pub struct DisparityResult {
     pub undefined_resamples: usize,
     /// Total dose (the budget audited).
     pub total_dose: f64,
+    /// Power of the band check on the ratios to the reference: the largest (over groups) log
+    /// detectable ratio over the log band edge, informative when at most 1 (a ratio at the
+    /// band edge would have been told apart from parity).
+    pub power_to_reference: Power,
+    /// As `power_to_reference`, for the ratios to the overall rate.
+    pub power_to_overall: Power,
+    /// Band check on the point ratios to the reference, with its power: `fail` when a group
+    /// lies outside [τ, 1/τ], `pass` when none does and the check was informative,
+    /// `not_informative` otherwise (including without a bootstrap).
+    pub check_to_reference: CheckVerdict,
+    /// As `check_to_reference`, for the ratios to the overall rate.
+    pub check_to_overall: CheckVerdict,
 }
 
 /// Upper limit on bootstrap resamples.
@@ -462,14 +483,12 @@ pub fn disparity(input: &DisparityInput<'_>, params: &DisparityParams) -> Result
         (0..ng).map(|g| need[g] * popg[g] / tot).collect::<Vec<_>>()
     });
 
-    let groups = (0..ng)
+    let nan2 = (f64::NAN, f64::NAN);
+    let groups: Vec<GroupRow> = (0..ng)
         .map(|g| {
             let ratio = rates[g] / rates[ref_idx];
-            let rr_ci = if b > 0 {
-                ci(ng + g)
-            } else {
-                (f64::NAN, f64::NAN)
-            };
+            let rr_ci = if b > 0 { ci(ng + g) } else { nan2 };
+            let ro_ci = if b > 0 { ci(2 * ng + g) } else { nan2 };
             let exposure_share = if exp_total > 0.0 {
                 expg[g] / exp_total
             } else {
@@ -489,19 +508,63 @@ pub fn disparity(input: &DisparityInput<'_>, params: &DisparityParams) -> Result
                 difference_to_overall: rates[g] - overall,
                 rate_ci: if b > 0 { ci(g) } else { (f64::NAN, f64::NAN) },
                 ratio_to_reference_ci: rr_ci,
-                ratio_to_overall_ci: if b > 0 {
-                    ci(2 * ng + g)
-                } else {
-                    (f64::NAN, f64::NAN)
-                },
+                ratio_to_overall_ci: ro_ci,
                 verdict: verdict(ratio, params.tau),
                 verdict_ci: verdict_ci(rr_ci.0, rr_ci.1, params.tau),
                 protection: protection.as_ref().and_then(|p| p.0[g]),
                 need_share,
                 exposure_to_need: need_share.map(|s| exposure_share / s),
+                detectable_ratio_to_reference: if g == ref_idx {
+                    nan2
+                } else {
+                    detectable(ratio, rr_ci)
+                },
+                detectable_ratio_to_overall: detectable(rates[g] / overall, ro_ci),
             }
         })
         .collect();
+    let power_of = |pairs: Vec<(f64, f64)>| -> Power {
+        // the worst group decides; NaN (no bootstrap, undefined ratio, nothing to compare)
+        // makes the check uninformative
+        let crit = if pairs.is_empty() {
+            f64::NAN
+        } else {
+            pairs
+                .iter()
+                .map(|&(below, above)| (1.0 / below).ln().max(above.ln()))
+                .fold(f64::NEG_INFINITY, |a, x| {
+                    if x.is_nan() || a.is_nan() {
+                        f64::NAN
+                    } else {
+                        a.max(x)
+                    }
+                })
+        };
+        Power::new(0.0, crit, (1.0 / params.tau).ln(), 1.0)
+    };
+    let power_to_reference = power_of(
+        groups
+            .iter()
+            .enumerate()
+            .filter(|&(g, _)| g != ref_idx)
+            .map(|(_, r)| r.detectable_ratio_to_reference)
+            .collect(),
+    );
+    let power_to_overall = power_of(
+        groups
+            .iter()
+            .map(|r| r.detectable_ratio_to_overall)
+            .collect(),
+    );
+    let outside = |r: f64| !super::in_band(r, params.tau, 1.0 / params.tau);
+    let check_to_reference = judge(
+        groups.iter().any(|r| outside(r.ratio_to_reference)),
+        power_to_reference.informative,
+    );
+    let check_to_overall = judge(
+        groups.iter().any(|r| outside(r.ratio_to_overall)),
+        power_to_overall.informative,
+    );
     Ok(DisparityResult {
         groups,
         reference: input.groups[ref_idx].clone(),
@@ -521,7 +584,23 @@ pub fn disparity(input: &DisparityInput<'_>, params: &DisparityParams) -> Result
         n_units: units.len(),
         undefined_resamples: undefined,
         total_dose,
+        power_to_reference,
+        power_to_overall,
+        check_to_reference,
+        check_to_overall,
     })
+}
+
+/// `(R / hi, R / lo)`: the ratios nearest parity whose bootstrap interval, shifted with the
+/// same relative spread, would exclude 1 (NaN when the interval or the ratio is undefined).
+fn detectable(ratio: f64, (lo, hi): (f64, f64)) -> (f64, f64) {
+    if !(ratio.is_finite() && ratio > 0.0 && lo.is_finite() && hi.is_finite()) {
+        return (f64::NAN, f64::NAN);
+    }
+    (
+        ratio / hi,
+        if lo > 0.0 { ratio / lo } else { f64::INFINITY },
+    )
 }
 
 fn argmax(v: &[f64]) -> usize {
@@ -696,6 +775,78 @@ mod tests {
         }
         let c = run(&dose, &pop, &DisparityParams { seed: 43, ..p }).unwrap();
         assert_ne!(a.groups[0].rate_ci, c.groups[0].rate_ci);
+    }
+
+    #[test]
+    fn power_is_stated_and_a_weak_check_does_not_pass() {
+        // Two groups living apart in 2 × m cells; dose spread so that the ratio is near 1.
+        let build = |m: usize| {
+            let pop = Array2::from_shape_fn((2 * m, 2), |(c, g)| {
+                let home = usize::from(c >= m);
+                if g == home {
+                    90.0 + (c % 7) as f64
+                } else {
+                    10.0 + (c % 3) as f64
+                }
+            });
+            let dose: Vec<f64> = (0..2 * m).map(|c| 1.0 + ((c * 37) % 11) as f64).collect();
+            (pop, dose)
+        };
+        let p = DisparityParams {
+            bootstrap: 999,
+            seed: 5,
+            ..Default::default()
+        };
+        // many cells: narrow intervals, the check could have failed and passes
+        let (pop, dose) = build(400);
+        let r = run(&dose, &pop, &p).unwrap();
+        let g = &r.groups[1 - names(2).iter().position(|n| *n == r.reference).unwrap()];
+        assert_eq!(g.verdict, Verdict::Within, "{g:?}");
+        assert!(
+            r.power_to_reference.informative,
+            "{:?}",
+            r.power_to_reference
+        );
+        assert_eq!(r.check_to_reference, CheckVerdict::Pass);
+        // the detectable ratios bracket parity and are those of the interval: R/hi ≤ 1 ≤ R/lo
+        let (below, above) = g.detectable_ratio_to_reference;
+        let (lo, hi) = g.ratio_to_reference_ci;
+        assert!(below < 1.0 && above > 1.0, "{below} {above}");
+        assert!((above - g.ratio_to_reference / lo).abs() < 1e-12);
+        assert!((below - g.ratio_to_reference / hi).abs() < 1e-12);
+        // normalised as stated: the larger log distance over ln(1/τ)
+        let crit = (1.0 / below).ln().max(above.ln());
+        assert!((r.power_to_reference.mde_normalised - crit / 1.25f64.ln()).abs() < 1e-12);
+        // the reference has no detectable ratio to itself
+        let rr = &r.groups[names(2).iter().position(|n| *n == r.reference).unwrap()];
+        assert!(rr.detectable_ratio_to_reference.0.is_nan());
+        // three cells per group: the same kind of plan cannot be told apart from the band edge
+        let (pop, dose) = build(3);
+        let r = run(&dose, &pop, &p).unwrap();
+        if r.groups.iter().all(|g| g.verdict == Verdict::Within) {
+            assert!(
+                !r.power_to_reference.informative,
+                "{:?}",
+                r.power_to_reference
+            );
+            assert_eq!(r.check_to_reference, CheckVerdict::NotInformative);
+        }
+        // without a bootstrap the power is unknown: never a pass
+        let r = run(
+            &dose,
+            &pop,
+            &DisparityParams {
+                bootstrap: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(r.power_to_reference.mde_normalised.is_nan());
+        assert_ne!(r.check_to_reference, CheckVerdict::Pass);
+        // a plan outside the band fails whatever the power
+        let pop = array![[10.0, 30.0], [30.0, 10.0]];
+        let r = run(&[2.0, 0.0], &pop, &DisparityParams { bootstrap: 0, ..p }).unwrap();
+        assert_eq!(r.check_to_reference, CheckVerdict::Fail);
     }
 
     proptest! {

@@ -17,6 +17,8 @@ pub mod gate;
 pub mod need;
 /// Audit policy thresholds read from TOML, checked against an audit summary.
 pub mod policy;
+/// The power of a check: minimum detectable effect and "not informative" verdicts.
+pub mod power;
 /// Targeting audit of any system's output (The Markup's most/median/least targeted windows).
 pub mod targeting;
 

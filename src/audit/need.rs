@@ -16,6 +16,7 @@
 
 use serde::Serialize;
 
+use super::power::{judge, CheckVerdict, Power};
 use crate::error::{Error, Result};
 use crate::montecarlo::{self, Alternative, Exceedances};
 
@@ -34,28 +35,8 @@ pub struct NeedParams {
     pub seed: u64,
 }
 
-/// The outcome of the check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NeedVerdict {
-    /// Not more concentrated than need beyond chance, and the check could have seen it.
-    Pass,
-    /// More concentrated than need beyond chance.
-    Fail,
-    /// The check could not have failed at this budget and number of areas.
-    NotInformative,
-}
-
-impl NeedVerdict {
-    /// Stable snake_case label.
-    pub fn label(self) -> &'static str {
-        match self {
-            NeedVerdict::Pass => "pass",
-            NeedVerdict::Fail => "fail",
-            NeedVerdict::NotInformative => "not_informative",
-        }
-    }
-}
+/// The outcome of the check (the crate's verdict of a check that states its power).
+pub type NeedVerdict = CheckVerdict;
 
 /// What [`concentration_vs_need`] measures.
 #[derive(Debug, Clone, Serialize)]
@@ -192,20 +173,9 @@ pub fn concentration_vs_need(
     let pos = params.confidence * (null.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
     let critical_value = null[lo] + (null[hi] - null[lo]) * (pos - lo as f64);
-    let headroom = max_index - null_mean;
-    let mde_normalised = if headroom > 0.0 {
-        (critical_value - null_mean) / headroom
-    } else {
-        f64::INFINITY
-    };
-    let informative = mde_normalised <= params.max_mde;
-    let verdict = if p_value <= 1.0 - params.confidence {
-        NeedVerdict::Fail
-    } else if informative {
-        NeedVerdict::Pass
-    } else {
-        NeedVerdict::NotInformative
-    };
+    let power = Power::new(null_mean, critical_value, max_index, params.max_mde);
+    let (mde_normalised, informative) = (power.mde_normalised, power.informative);
+    let verdict = judge(p_value <= 1.0 - params.confidence, informative);
     Ok(NeedResult {
         index,
         misallocated_share,

@@ -19,12 +19,17 @@
 //! jurisdiction. A permutation test (counts shuffled across areas, populations fixed) gives,
 //! for every window and group, a one-sided p-value and the smallest difference the test could
 //! have detected at this number of areas (the critical value of the permutation distribution).
+//! The one-sided p-values of every window and group, in both directions (`6 × groups` tests),
+//! form one family corrected for multiple testing (Holm 1979 by default, controlling the
+//! family-wise error rate under any dependence; see [`crate::stats::multiple_testing`]); raw
+//! and adjusted p-values are both reported.
 
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::montecarlo::{self, Alternative, Exceedances};
+use crate::stats::multiple_testing::{adjust, Correction};
 
 /// The three windows, in result order.
 pub const WINDOWS: [&str; 3] = ["most", "median", "least"];
@@ -66,6 +71,8 @@ pub struct TargetingParams {
     pub confidence: f64,
     /// Seed of the permutations.
     pub seed: u64,
+    /// Correction of the family of window × group × direction p-values (default Holm).
+    pub correction: Correction,
 }
 
 impl Default for TargetingParams {
@@ -76,6 +83,7 @@ impl Default for TargetingParams {
             permutations: 999,
             confidence: 0.95,
             seed: 0,
+            correction: Correction::Holm,
         }
     }
 }
@@ -139,6 +147,14 @@ pub struct TargetingResult {
     pub mde_higher: Array2<f64>,
     /// Lower critical value of the same difference (negative): the smallest deficit detectable.
     pub mde_lower: Array2<f64>,
+    /// The correction applied to the family of p-values.
+    pub correction: Correction,
+    /// Tests in the family (the finite entries of `p_higher` and `p_lower`).
+    pub family_size: usize,
+    /// `p_higher` adjusted for multiple testing over the whole family.
+    pub p_higher_adjusted: Array2<f64>,
+    /// `p_lower` adjusted for multiple testing over the whole family.
+    pub p_lower_adjusted: Array2<f64>,
 }
 
 /// Round half to even, as R's `round`.
@@ -415,6 +431,27 @@ pub fn targeting(input: &TargetingInput<'_>, params: &TargetingParams) -> Result
             mde_lower[(k, j)] = quantile_sorted(&vals, 1.0 - params.confidence);
         }
     }
+    // one family: every finite one-sided p-value, both directions
+    let raw: Vec<f64> = p_higher
+        .iter()
+        .chain(p_lower.iter())
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let adjusted = adjust(&raw, params.correction)?;
+    let mut p_higher_adjusted = Array2::from_elem((3, g), f64::NAN);
+    let mut p_lower_adjusted = Array2::from_elem((3, g), f64::NAN);
+    let mut next = adjusted.iter();
+    for (src, dst) in [
+        (&p_higher, &mut p_higher_adjusted),
+        (&p_lower, &mut p_lower_adjusted),
+    ] {
+        for (v, a) in src.iter().zip(dst.iter_mut()) {
+            if v.is_finite() {
+                *a = *next.next().expect("one adjusted value per finite p-value");
+            }
+        }
+    }
     Ok(TargetingResult {
         n_areas: n,
         window_size: w,
@@ -437,6 +474,10 @@ pub fn targeting(input: &TargetingInput<'_>, params: &TargetingParams) -> Result
         p_lower,
         mde_higher,
         mde_lower,
+        correction: params.correction,
+        family_size: raw.len(),
+        p_higher_adjusted,
+        p_lower_adjusted,
     })
 }
 
@@ -541,5 +582,78 @@ mod tests {
         };
         let e = targeting(&input, &p).unwrap_err().to_string();
         assert!(e.contains("row 1"), "{e}");
+    }
+
+    #[test]
+    fn holm_over_windows_groups_and_directions() {
+        // 40 areas, two groups; group 0 concentrated where counts are high
+        let n = 40;
+        let counts: Vec<f64> = (0..n).map(|i| (i % 13) as f64).collect();
+        let total = vec![100.0; n];
+        let groups = Array2::from_shape_fn((n, 2), |(i, g)| {
+            let a = 10.0 + 6.0 * (i % 13) as f64;
+            if g == 0 {
+                a
+            } else {
+                100.0 - a
+            }
+        });
+        let input = TargetingInput {
+            counts: &counts,
+            rank_population: &total,
+            total: &total,
+            groups: groups.view(),
+        };
+        let r = targeting(
+            &input,
+            &TargetingParams {
+                permutations: 499,
+                seed: 9,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.correction, Correction::Holm);
+        // Holm from its definition: sort the m p-values ascending, multiply the k-th smallest
+        // (k from 0) by m − k, take the running maximum, cap at 1
+        let raw: Vec<f64> = r.p_higher.iter().chain(r.p_lower.iter()).copied().collect();
+        let m = raw.len();
+        assert_eq!(m, 12);
+        assert_eq!(r.family_size, m);
+        let mut idx: Vec<usize> = (0..m).collect();
+        idx.sort_by(|&a, &b| raw[a].partial_cmp(&raw[b]).unwrap());
+        let mut want = vec![0.0; m];
+        let mut running: f64 = 0.0;
+        for (k, &i) in idx.iter().enumerate() {
+            running = running.max(((m - k) as f64 * raw[i]).min(1.0));
+            want[i] = running;
+        }
+        let got: Vec<f64> = r
+            .p_higher_adjusted
+            .iter()
+            .chain(r.p_lower_adjusted.iter())
+            .copied()
+            .collect();
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-12, "{got:?} vs {want:?}");
+        }
+        // the most targeted window over-represents group 0 beyond chance even after correction
+        assert!(
+            r.p_higher_adjusted[(0, 0)] <= 0.05,
+            "{:?}",
+            r.p_higher_adjusted
+        );
+        assert!(r.p_higher_adjusted[(0, 0)] >= r.p_higher[(0, 0)]);
+        // no permutations: nothing to correct
+        let r = targeting(
+            &input,
+            &TargetingParams {
+                permutations: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(r.family_size, 0);
+        assert!(r.p_higher_adjusted.iter().all(|v| v.is_nan()));
     }
 }

@@ -14,6 +14,7 @@ use crate::audit::targeting::{
     targeting as core_targeting, LeastRule, TargetingInput, TargetingParams, TargetingResult,
 };
 use crate::python::utils::{detached, owned};
+use crate::stats::multiple_testing::Correction;
 
 /// The numbers of a targeting audit (one jurisdiction).
 #[pyclass(name = "TargetingCore", module = "placewise._native", frozen)]
@@ -117,12 +118,31 @@ impl PyTargeting {
     fn mde_lower<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
         PyArray2::from_owned_array(py, self.inner.mde_lower.clone())
     }
+    /// "holm", "fdr_bh" or "none": the correction of the family of p-values.
+    #[getter]
+    fn correction(&self) -> &'static str {
+        self.inner.correction.label()
+    }
+    /// Tests in the family (both directions, every window and group with a p-value).
+    #[getter]
+    fn family_size(&self) -> usize {
+        self.inner.family_size
+    }
+    #[getter]
+    fn p_higher_adjusted<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+        PyArray2::from_owned_array(py, self.inner.p_higher_adjusted.clone())
+    }
+    #[getter]
+    fn p_lower_adjusted<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray2<f64>> {
+        PyArray2::from_owned_array(py, self.inner.p_lower_adjusted.clone())
+    }
 }
 
 /// Targeting audit of per-area counts (The Markup's windows, shares, deciles, permutation test).
 #[pyfunction]
 #[pyo3(signature = (counts, rank_population, total, groups, window_share=0.05,
-                    least="all_minimum", permutations=999, confidence=0.95, seed=0))]
+                    least="all_minimum", permutations=999, confidence=0.95, seed=0,
+                    correction="holm"))]
 #[allow(clippy::too_many_arguments)]
 fn targeting(
     py: Python<'_>,
@@ -135,6 +155,7 @@ fn targeting(
     permutations: usize,
     confidence: f64,
     seed: u64,
+    correction: &str,
 ) -> PyResult<PyTargeting> {
     let counts = counts.as_array().to_vec();
     let rank_population = rank_population.as_array().to_vec();
@@ -146,6 +167,7 @@ fn targeting(
         permutations,
         confidence,
         seed,
+        correction: Correction::parse(correction)?,
     };
     let r = detached(py, move || {
         core_targeting(

@@ -215,6 +215,18 @@ impl PyGroupRow {
     fn exposure_to_need(&self) -> Option<f64> {
         self.inner.exposure_to_need
     }
+    // ---- power of the band check (detectable ratios) ----
+    /// Ratios to the reference nearest parity this sample could tell apart from it (below, above).
+    #[getter]
+    fn detectable_ratio_to_reference(&self) -> (f64, f64) {
+        self.inner.detectable_ratio_to_reference
+    }
+    /// As `detectable_ratio_to_reference`, for the ratio to the overall rate.
+    #[getter]
+    fn detectable_ratio_to_overall(&self) -> (f64, f64) {
+        self.inner.detectable_ratio_to_overall
+    }
+    // ---- end power ----
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "DisparityGroup", &*self.inner)
     }
@@ -283,6 +295,38 @@ impl PyDisparity {
     fn total_dose(&self) -> f64 {
         self.inner.total_dose
     }
+    // ---- power of the band check ----
+    /// Largest log detectable ratio to the reference over ln(1/τ) (NaN without a bootstrap).
+    #[getter]
+    fn mde_normalised_to_reference(&self) -> f64 {
+        self.inner.power_to_reference.mde_normalised
+    }
+    /// Whether a ratio at the band edge would have been told apart from parity.
+    #[getter]
+    fn informative_to_reference(&self) -> bool {
+        self.inner.power_to_reference.informative
+    }
+    /// "pass", "fail" or "not_informative": the band check on the ratios to the reference.
+    #[getter]
+    fn check_to_reference(&self) -> &'static str {
+        self.inner.check_to_reference.label()
+    }
+    /// As `mde_normalised_to_reference`, for the ratios to the overall rate.
+    #[getter]
+    fn mde_normalised_to_overall(&self) -> f64 {
+        self.inner.power_to_overall.mde_normalised
+    }
+    /// As `informative_to_reference`, for the ratios to the overall rate.
+    #[getter]
+    fn informative_to_overall(&self) -> bool {
+        self.inner.power_to_overall.informative
+    }
+    /// As `check_to_reference`, for the ratios to the overall rate.
+    #[getter]
+    fn check_to_overall(&self) -> &'static str {
+        self.inner.check_to_overall.label()
+    }
+    // ---- end power ----
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "DisparityResult", &*self.inner)
     }

@@ -52,24 +52,33 @@ def _bounds_table(a: TargetingAudit) -> tuple[list[str], list[list[str]]] | None
 
 
 def _test_table(a: TargetingAudit) -> tuple[list[str], list[list[str]]]:
+    correction = str(a.params.get("correction", "none"))
     head = ["Group", "Window", "Difference from jurisdiction", "Smallest excess detectable",
-            "Chance of this excess under random targeting", "Reading"]
+            "Chance of this excess under random targeting",
+            f"The same, corrected for {int(a.params.get('family_size', 0))} tests ({CORRECTION_NAMES.get(correction, correction)})",
+            "Reading"]
     rows = []
     alpha = 1 - float(a.params.get("confidence", 0.95))
     for r in a.windows.itertuples():
         if np.isnan(r.p_higher):
             reading = "not tested"
-        elif r.p_higher <= alpha:
+        elif r.p_higher_adjusted <= alpha:
             reading = "higher beyond chance"
-        elif r.p_lower <= alpha:
+        elif r.p_lower_adjusted <= alpha:
             reading = "lower beyond chance"
+        elif r.p_higher <= alpha or r.p_lower <= alpha:
+            reading = "beyond chance for this test alone, not after correction for the others"
         elif r.difference > 0 and r.difference < r.mde_higher:
             reading = "higher, but within what random targeting produces"
         else:
             reading = "within what random targeting produces"
         rows.append([r.group, r.window, points(r.difference), points(r.mde_higher),
-                     "n/a" if np.isnan(r.p_higher) else f"{r.p_higher:.3f}", reading])
+                     "n/a" if np.isnan(r.p_higher) else f"{r.p_higher:.3f}",
+                     "n/a" if np.isnan(r.p_higher_adjusted) else f"{r.p_higher_adjusted:.3f}", reading])
     return head, rows
+
+
+CORRECTION_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg", "none": "no correction"}
 
 
 def _above_table(a: TargetingAudit) -> tuple[list[str], list[list[str]]]:
@@ -206,14 +215,45 @@ def datasheet_markdown(a: TargetingAudit) -> str:
     return "\n".join(out)
 
 
-def summary_html(table: Any) -> str:
-    """The cross-jurisdiction summary as an HTML page."""
+def _summary_table(table: Any) -> tuple[list[str], list[list[str]]]:
+    from ._targeting import WINDOW_LABELS
+
+    correction = str(table.attrs.get("correction", "none"))
     head = ["Group", "Window", "Jurisdictions", "Share higher than jurisdiction", "Higher under every bound",
-            "Higher beyond chance", "Mean relative increase"]
-    rows = [[r.group, r.window, number(r.jurisdictions), f"{number(r.higher)} of {number(r.jurisdictions)}",
-             number(r.higher_under_every_bound), number(r.higher_beyond_chance),
+            f"Higher beyond chance ({CORRECTION_NAMES.get(correction, correction)} over "
+            f"{number(table.attrs.get('family_size', 0))} tests)", "Higher beyond chance (each test alone)",
+            "Mean relative increase"]
+    rows = [[r.group, WINDOW_LABELS.get(r.window, r.window), number(r.jurisdictions),
+             f"{number(r.higher)} of {number(r.jurisdictions)}",
+             number(r.higher_under_every_bound), number(r.higher_beyond_chance), number(r.higher_beyond_chance_raw),
              "n/a" if np.isnan(r.mean_relative_increase) else f"{r.mean_relative_increase:+.0%}"]
             for r in table.itertuples()]
+    return head, rows
+
+
+SUMMARY_NOTE = ("For each group and window: in how many jurisdictions the group's share of the window's residents is "
+                "higher than its share of the jurisdiction, by the estimate, under every bound of the population "
+                "estimates, and beyond what random targeting produces (permutation p-values corrected over all "
+                "jurisdictions' tests); the mean relative increase is (window share − jurisdiction share) ÷ "
+                "jurisdiction share, averaged over jurisdictions.")
+
+
+def summary_html(table: Any, links: Any = None) -> str:
+    """The cross-jurisdiction summary as an HTML page (``links``: jurisdiction → datasheet path)."""
+    head, rows = _summary_table(table)
+    sheets = ""
+    if links:
+        items = "".join(f"<li><a href='{_esc(path)}'>{_esc(name)}</a></li>" for name, path in links.items())
+        sheets = f"<h2>Datasheets</h2><ul>{items}</ul>"
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Targeting across jurisdictions</title>"
-            f"<style>{_CSS}</style></head><body><h1>Targeting across jurisdictions</h1>{_html_table(head, rows)}"
-            "</body></html>")
+            f"<style>{_CSS}</style></head><body><h1>Targeting across jurisdictions</h1>"
+            f"<p>{_esc(SUMMARY_NOTE)}</p>{_html_table(head, rows)}{sheets}</body></html>")
+
+
+def summary_markdown(table: Any, links: Any = None) -> str:
+    """The cross-jurisdiction summary as Markdown."""
+    head, rows = _summary_table(table)
+    out = ["# Targeting across jurisdictions", "", SUMMARY_NOTE, "", _md_table(head, rows), ""]
+    if links:
+        out += ["## Datasheets", ""] + [f"- [{name}]({path})" for name, path in links.items()] + [""]
+    return "\n".join(out)

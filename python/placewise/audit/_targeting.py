@@ -37,7 +37,10 @@ METHOD = (
     "in the window's areas over all residents of those areas. The permutation test shuffles the counts "
     "across areas (populations fixed) and recomputes the windows: its p-value is the chance of a share "
     "at least as high under random targeting, and its critical value the smallest excess the test could "
-    "have detected (5 % one-sided). Lower and upper bounds repeat the shares with population estimates "
+    "have detected (5 % one-sided). The one-sided p-values of every window and group, in both directions, "
+    "form one family corrected for multiple testing (Holm's step-down method by default, which controls the "
+    "chance of any false finding under any dependence); readings use the corrected p-values, and the "
+    "cross-jurisdiction summary corrects again over all jurisdictions' tests. Lower and upper bounds repeat the shares with population estimates "
     "minus and plus their margins of error (windows fixed by the estimates)."
 )
 
@@ -262,6 +265,9 @@ def _counts_from_predictions(predictions: Any, areas: pd.DataFrame, areas_m: Any
         # counts per area
         a = df[area_id].to_numpy()
         pos = pd.Index(ids).get_indexer(a)
+        if (pos < 0).any() and pd.api.types.is_numeric_dtype(df[area_id]) and not pd.api.types.is_numeric_dtype(ids):
+            # ids read as numbers from a CSV against text ids of the areas (GeoJSON): compare as text
+            pos = pd.Index(ids.astype(str)).get_indexer(a.astype(str))
         if (pos < 0).any():
             i = int(np.flatnonzero(pos < 0)[0])
             raise data_error(i, area_id, f"area {a[i]!r} is not among the areas")
@@ -382,6 +388,7 @@ def targeting(
     permutations: int = 999,
     confidence: float = 0.95,
     seed: int = 0,
+    correction: str | None = "holm",
 ) -> TargetingAudit:
     """Audit any system's targeting of areas.
 
@@ -412,6 +419,11 @@ def targeting(
         (``"all_minimum"`` or ``"markup"``).
     permutations, confidence, seed
         The permutation test of each window's shares against random targeting.
+    correction
+        Multiple-testing correction of the family of one-sided p-values (every window × group,
+        both directions): ``"holm"`` (default; family-wise error rate under any dependence),
+        ``"fdr_bh"`` or ``None``. ``windows`` holds raw (``p_higher``, ``p_lower``) and adjusted
+        (``p_higher_adjusted``, ``p_lower_adjusted``) p-values; readings use the adjusted ones.
     """
     if not isinstance(areas, pd.DataFrame):
         raise param_error("areas", f"expected a (Geo)DataFrame of areas, got {type(areas).__name__}")
@@ -454,7 +466,8 @@ def targeting(
 
     core = _native.targeting(np.ascontiguousarray(c), np.ascontiguousarray(tot), np.ascontiguousarray(tot),
                              np.ascontiguousarray(gmat), window_share=float(window_share), least=least,
-                             permutations=int(permutations), confidence=float(confidence), seed=int(seed))
+                             permutations=int(permutations), confidence=float(confidence), seed=int(seed),
+                             correction="none" if correction is None else str(correction))
     bnd = _bounds(areas, groups + ([total] if total else []), margins, bounds)
     lower_core = upper_core = None
     if bnd is not None:
@@ -482,6 +495,7 @@ def targeting(
                 "share": ws[k, j], "overall": overall[j], "difference": d,
                 "relative_increase": d / overall[j] if overall[j] > 0 else np.nan,
                 "p_higher": core.p_higher[k, j], "p_lower": core.p_lower[k, j],
+                "p_higher_adjusted": core.p_higher_adjusted[k, j], "p_lower_adjusted": core.p_lower_adjusted[k, j],
                 "mde_higher": core.mde_higher[k, j], "mde_lower": core.mde_lower[k, j],
             }
             if lower_core is not None and upper_core is not None:
@@ -550,15 +564,26 @@ def targeting(
         accounting=acc, window_size=int(core.window_size),
         params={"window_share": window_share, "least": least, "permutations": permutations,
                 "confidence": confidence, "seed": seed, "median_count": core.median_count,
+                "correction": core.correction, "family_size": core.family_size,
                 "bounds": bnd is not None},
         geometry=geometry,
     )
 
 
-def targeting_summary(audits: Sequence[TargetingAudit]) -> pd.DataFrame:
+def targeting_summary(audits: Sequence[TargetingAudit], correction: str | None = "holm") -> pd.DataFrame:
     """Across jurisdictions: for each group and window, in how many jurisdictions the group's
     share is higher than its jurisdiction-wide share (by the estimate, under every bound, and
-    beyond random targeting at the audit's confidence), and the mean relative increase."""
+    beyond random targeting at the audit's confidence), and the mean relative increase.
+
+    "Beyond chance" is judged on p-values adjusted over the family of every jurisdiction's
+    ``p_higher`` (jurisdictions × windows × groups) with ``correction`` (``"holm"`` by default,
+    ``"fdr_bh"``, or ``None`` for raw p-values); ``higher_beyond_chance_raw`` counts the raw ones.
+    The table's ``attrs`` record the correction and the family size.
+    """
+    from ..stats import adjust_pvalues
+
+    if correction is not None and correction not in ("holm", "fdr_bh"):
+        raise param_error("correction", f"must be 'holm', 'fdr_bh' or None, got {correction!r}")
     if not len(audits):
         raise param_error("audits", "give at least one TargetingAudit")
     frames = []
@@ -567,15 +592,25 @@ def targeting_summary(audits: Sequence[TargetingAudit]) -> pd.DataFrame:
             raise param_error("audits", f"expected TargetingAudit results, got {type(a).__name__}")
         w = a.windows.copy()
         w["jurisdiction"] = a.jurisdiction
-        alpha = 1 - float(a.params.get("confidence", 0.95))
-        w["beyond_chance"] = w["p_higher"] <= alpha
+        w["alpha"] = 1 - float(a.params.get("confidence", 0.95))
         frames.append(w)
     allw = pd.concat(frames, ignore_index=True)
+    p = allw["p_higher"].to_numpy(dtype=float)
+    tested = np.isfinite(p)
+    adj = np.full(len(p), np.nan)
+    if tested.any():
+        adj[tested] = p[tested] if correction is None else adjust_pvalues(p[tested], method=correction)
+    allw["p_higher_across"] = adj
+    allw["beyond_chance_raw"] = allw["p_higher"] <= allw["alpha"]
+    allw["beyond_chance"] = allw["p_higher_across"] <= allw["alpha"]
     out = allw.groupby(["group", "window"], sort=False).agg(
         jurisdictions=("jurisdiction", "size"),
         higher=("difference", lambda d: int((d > 0).sum())),
         higher_under_every_bound=("higher_under_every_bound", "sum"),
         higher_beyond_chance=("beyond_chance", "sum"),
+        higher_beyond_chance_raw=("beyond_chance_raw", "sum"),
         mean_relative_increase=("relative_increase", "mean"),
     ).reset_index()
+    out.attrs["correction"] = "none" if correction is None else correction
+    out.attrs["family_size"] = int(tested.sum())
     return out

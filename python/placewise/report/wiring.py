@@ -54,12 +54,21 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
         "ratio 95 % low": bg[f"{col}_low"],
         "ratio 95 % high": bg[f"{col}_high"],
         "verdict (audit band)": bg["verdict"].astype(str),
+        "smallest detectable ratio below parity": bg[f"detectable_{col}_below"],
+        "smallest detectable ratio above parity": bg[f"detectable_{col}_above"],
         "share of its incidents covered": bg["protection"],
     })
     s.tables.append(("Patrol exposure and protection by group", table(t)))
     s.paragraphs.append(
         "The last column is the protection side: the share of the (expected) incidents in each group's cells that "
         "the allocation covers. Being under-protected is a disparity too."
+    )
+    which = "overall" if compare_to == "overall" else "reference"
+    s.paragraphs.append(
+        "Power of this check: the two 'smallest detectable ratio' columns are the ratios nearest parity that this "
+        "budget and sample could tell apart from parity (the ratio divided by the ends of its interval). When a ratio "
+        "at the band edge could not have been told apart from parity, a result inside the band is 'not informative "
+        "at this budget', not a pass. In short: " + dis.power_statement(which)
     )
     status, failed = policy_outcome(plan, "disparity")
     if status is None:
@@ -73,8 +82,13 @@ def disparity_section(s: Section, dis: Any, verdicts: list[Verdict], policy: Any
         value = "; ".join(f.removeprefix("disparity: ") for f in failed) or (
             f"all groups within (range {t['ratio'].min():.3f}–{t['ratio'].max():.3f})")
         threshold = f"{lo:.2f}–{hi:.2f}"
+    explanation = "Groups outside the band carry much more (or much less) patrol per person than the comparison."
+    if status == "pass" and dis.check(which) == "not_informative":
+        # computed in the core: no group outside the band, but the check could not have failed
+        status = "not_informative"
+        explanation = "Not informative at this budget: " + dis.power_statement(which).split(": ", 1)[1]
     verdicts.append(Verdict(f"Exposure ratio between groups within the band ({against})", status, value, threshold,
-                            "Groups outside the band carry much more (or much less) patrol per person than the comparison."))
+                            explanation))
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
