@@ -51,10 +51,17 @@ def add_parsers(sub: Any, formatter: Any, epilog: str) -> None:
                     "and least, against the jurisdiction as a whole (The Markup's method), with a one-page datasheet.",
         epilog="example:\n  placewise audit targeting --areas block_groups.geojson --area-id id \\\n"
                "  --groups white_alone,latino_alone,black_alone,asian_alone --total total_estimate \\\n"
-               "  --predictions boxes.csv --x lon --y lat --count pred_count --jurisdiction Plainfield --out out/\n\n"
+               "  --predictions boxes.csv --x lon --y lat --count pred_count --jurisdiction Plainfield --out out/\n"
+               "several jurisdictions (one datasheet each and the summary across them):\n"
+               "  placewise audit targeting --config jurisdictions.toml --out out/\n"
+               "  (a [defaults] table and one [[jurisdiction]] table per jurisdiction, as for audit-many; keys are the\n"
+               "  options below with '_' for '-', e.g. area_id; see docs/oversight.md)\n\n"
                + epilog)
-    t.add_argument("--areas", required=True, help="areas with population columns (GeoJSON or any file geopandas reads)")
-    t.add_argument("--groups", required=True, help="comma-separated population columns, one per group")
+    t.add_argument("--config", default=None, metavar="TOML",
+                   help="several jurisdictions: [defaults] and [[jurisdiction]] tables (name, areas, groups, …); writes "
+                        "one datasheet per jurisdiction and targeting_summary.{html,md,csv}")
+    t.add_argument("--areas", default=None, help="areas with population columns (GeoJSON or any file geopandas reads)")
+    t.add_argument("--groups", default=None, help="comma-separated population columns, one per group")
     t.add_argument("--total", default=None, help="column of all residents (default: the sum of the groups)")
     t.add_argument("--area-id", default=None, help="area id column")
     t.add_argument("--names", default=None, help="area name column (shown on the map)")
@@ -120,34 +127,115 @@ def add_parsers(sub: Any, formatter: Any, epilog: str) -> None:
     d.set_defaults(func=cmd_dosage)
 
 
-def cmd_targeting(args: argparse.Namespace) -> int:
-    import placewise as pw
+#: Keys of a jurisdiction in ``audit targeting --config`` (the single-jurisdiction options).
+TARGETING_KEYS = ("areas", "groups", "total", "area_id", "names", "predictions", "count", "x", "y", "crs", "margins",
+                  "crime", "crime_x", "crime_y", "period", "least", "permutations", "seed")
+_TARGETING_PATHS = ("areas", "predictions", "crime")
+_TARGETING_DEFAULTS: dict[str, Any] = {"crs": "EPSG:4326", "crime_x": "lon", "crime_y": "lat", "least": "all_minimum",
+                                       "permutations": 999, "seed": 0}
 
-    areas = _read_table(args.areas)
-    preds = _read_table(args.predictions) if args.predictions else None
+
+def _targeting_one(name: str, o: dict[str, Any]) -> Any:
+    """One jurisdiction's targeting audit from its settings (CLI options or a config table)."""
+    import placewise as pw
+    from .exceptions import param_error
+
+    for key in ("areas", "groups"):
+        if not o.get(key):
+            raise param_error(f"{name}: {key}", "is required (a file of areas with population columns, and the "
+                                                "group columns)")
+    groups = _groups(o["groups"]) if isinstance(o["groups"], str) else list(o["groups"])
+    areas = _read_table(o["areas"])
+    preds = _read_table(o["predictions"]) if o.get("predictions") else None
     recorded = None
-    if args.crime:
-        crime = _read_table(args.crime)
+    if o.get("crime"):
+        crime = _read_table(o["crime"])
         if not hasattr(crime, "geometry"):
             import geopandas as gpd
 
-            crime = crime.dropna(subset=[args.crime_x, args.crime_y])
-            crime = gpd.GeoDataFrame(crime, geometry=gpd.points_from_xy(crime[args.crime_x], crime[args.crime_y]),
+            crime = crime.dropna(subset=[o["crime_x"], o["crime_y"]])
+            crime = gpd.GeoDataFrame(crime, geometry=gpd.points_from_xy(crime[o["crime_x"]], crime[o["crime_y"]]),
                                      crs="EPSG:4326")
         recorded = {"recorded crime": crime}
-    a = pw.audit.targeting(preds, areas, groups=_groups(args.groups), total=args.total, area_id=args.area_id,
-                           names=args.names, count=args.count, x=args.x, y=args.y, crs=args.crs,
-                           margins=json.loads(args.margins) if args.margins else None, recorded=recorded,
-                           jurisdiction=args.jurisdiction, period=args.period, least=args.least,
-                           permutations=args.permutations, seed=args.seed)
-    os.makedirs(args.out, exist_ok=True)
-    a.datasheet(os.path.join(args.out, "targeting_datasheet.html"))
-    a.datasheet(os.path.join(args.out, "targeting_datasheet.md"), format="markdown")
-    with open(os.path.join(args.out, "targeting.json"), "w", encoding="utf-8") as f:
+    margins = o.get("margins")
+    if isinstance(margins, str):
+        margins = json.loads(margins)
+    return pw.audit.targeting(preds, areas, groups=groups, total=o.get("total"), area_id=o.get("area_id"),
+                              names=o.get("names"), count=o.get("count"), x=o.get("x"), y=o.get("y"), crs=o["crs"],
+                              margins=margins, recorded=recorded, jurisdiction=name, period=o.get("period"),
+                              least=o["least"], permutations=int(o["permutations"]), seed=int(o["seed"]))
+
+
+def _write_targeting(a: Any, folder: str) -> str:
+    os.makedirs(folder, exist_ok=True)
+    a.datasheet(os.path.join(folder, "targeting_datasheet.html"))
+    a.datasheet(os.path.join(folder, "targeting_datasheet.md"), format="markdown")
+    with open(os.path.join(folder, "targeting.json"), "w", encoding="utf-8") as f:
         json.dump(a.to_dict(), f, indent=2)
+    return os.path.join(folder, "targeting_datasheet.html")
+
+
+def read_targeting_config(path: str) -> list[tuple[str, dict[str, Any]]]:
+    """(name, settings) of every jurisdiction of a targeting config; unknown keys raise, naming
+    the table and key; relative paths are read from the config's folder."""
+    from ._config import read_tables, resolve
+    from .exceptions import param_error
+
+    defaults, entries, base = read_tables(path)
+    bad = sorted(set(defaults) - set(TARGETING_KEYS))
+    if bad:
+        raise param_error(f"config: defaults.{bad[0]}", f"unknown setting; known: {', '.join(TARGETING_KEYS)}")
+    out = []
+    for entry in entries:
+        name = entry.pop("name")
+        extra = sorted(set(entry) - set(TARGETING_KEYS))
+        if extra:
+            raise param_error(f"config: {name}.{extra[0]}", f"unknown setting; known: {', '.join(TARGETING_KEYS)}")
+        o = {**_TARGETING_DEFAULTS, **defaults, **entry}
+        for k in _TARGETING_PATHS:
+            if o.get(k):
+                o[k] = resolve(base, o[k])
+        out.append((str(name), o))
+    return out
+
+
+def cmd_targeting(args: argparse.Namespace) -> int:
+    import placewise as pw
+
+    if args.config:
+        given = [f"--{k.replace('_', '-')}" for k in ("areas", "groups", "predictions") if getattr(args, k)]
+        if given:
+            raise SystemExit(f"placewise: error: --config lists the jurisdictions; {', '.join(given)} belong in it")
+        jurisdictions = read_targeting_config(args.config)
+        audits, links = [], {}
+        for i, (name, o) in enumerate(jurisdictions):
+            a = _targeting_one(name, o)
+            folder = f"{i + 1:02d}_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+            _write_targeting(a, os.path.join(args.out, folder))
+            links[name] = f"{folder}/targeting_datasheet.html"
+            audits.append(a)
+            if not args.quiet:
+                print(f"{name}: {a.accounting.summary()}")
+        from .audit._datasheet import summary_html, summary_markdown
+
+        table = pw.audit.targeting_summary(audits)
+        table.to_csv(os.path.join(args.out, "targeting_summary.csv"), index=False)
+        with open(os.path.join(args.out, "targeting_summary.html"), "w", encoding="utf-8") as f:
+            f.write(summary_html(table, links))
+        md_links = {k: v.replace(".html", ".md") for k, v in links.items()}
+        with open(os.path.join(args.out, "targeting_summary.md"), "w", encoding="utf-8") as f:
+            f.write(summary_markdown(table, md_links))
+        if not args.quiet:
+            print(f"wrote {len(audits)} datasheets and {os.path.join(args.out, 'targeting_summary.html')}")
+        return 0
+    if not (args.areas and args.groups):
+        raise SystemExit("placewise: error: give --areas and --groups (one jurisdiction) or --config (several)")
+    o = {k: getattr(args, k) for k in TARGETING_KEYS}
+    a = _targeting_one(args.jurisdiction, o)
+    path = _write_targeting(a, args.out)
     if not args.quiet:
         print(a.accounting.summary())
-        print(f"wrote {os.path.join(args.out, 'targeting_datasheet.html')}")
+        print(f"wrote {path}")
     return 0
 
 

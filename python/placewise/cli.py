@@ -123,6 +123,21 @@ def _policy_options(p: argparse.ArgumentParser) -> None:
                    help="do not check this audit (repeatable); the skip is recorded in the decision")
 
 
+def _deployment_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--deployment", default=None, metavar="PATH",
+                   help="deployment record TOML (the agency's answers; template: audits/templates/deployment_record.toml): "
+                        "the report's crosswalk answers its items instead of 'not provided'")
+
+
+def _deployment(args: argparse.Namespace) -> Any:
+    """The deployment record named by --deployment, read before any work (a bad key fails fast)."""
+    if getattr(args, "deployment", None) is None:
+        return None
+    from .report.crosswalk import DeploymentRecord
+
+    return DeploymentRecord.from_toml(args.deployment)
+
+
 def _blocked_path(path: str) -> Path:
     p = Path(path)
     return p.with_name(f"{p.stem}.BLOCKED{p.suffix}")
@@ -136,6 +151,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     say = _say(args)
     t0 = time.perf_counter()
+    deployment = _deployment(args)
     say("loading the bundled Chicago sample (aggravated assaults 2018–2019, 77 community areas, ACS counts)…")
     city = datasets.load_chicago(cell_size=args.cell_size)
     say(city.incidents.quality.summary())
@@ -146,7 +162,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         context={"purpose": "Demonstration on public data: where should 60 patrol units go in December 2019, and "
                             "who would bear that patrol? Not an operational deployment.",
                  "operator": "placewise demo (no agency)"},
-        **_gate_options(args),
+        deployment=deployment, **_gate_options(args),
     )
     say(f"wrote {res.files['report_html']} (and .json, .md), the allocation as GeoJSON/CSV, and {res.files['run_log']}")
     say(f"decision: {res.plan.decision.status} ({res.plan.decision.policy_name or 'no policy applied'})")
@@ -248,6 +264,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from .exceptions import PolicyViolation
     from .pipeline import run_chain
 
+    deployment = _deployment(args)
     city = _city(args)
     if city.population is None:
         print("placewise: error: audit needs --population and --groups", file=sys.stderr)
@@ -256,7 +273,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     try:
         res = run_chain(city, args.out, at=args.at, backtest_start=args.backtest_start, models=tuple(args.models.split(",")),
                         model=args.model, units=args.units, strategy=args.strategy, reference=args.reference, tau=args.tau,
-                        seed=args.seed, context=context, say=_say(args), progress=_progress(args), **_gate_options(args))
+                        seed=args.seed, context=context, say=_say(args), progress=_progress(args), deployment=deployment,
+                        **_gate_options(args))
     except PolicyViolation as e:
         print(f"placewise: policy violation (BLOCKED plan and report written to {args.out}): " + "; ".join(e.failed_checks),
               file=sys.stderr)
@@ -330,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--units", type=float, default=60, help="patrol units (default 60)")
     d.add_argument("--seed", type=int, default=0)
     _policy_options(d)
+    _deployment_option(d)
     d.set_defaults(func=cmd_demo)
 
     ex = ("  --incidents assaults.csv --x longitude --y latitude --t date --tz America/Chicago \\\n"
@@ -397,6 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
     au.add_argument("--reference", default=None)
     _policy_options(au)
     au.add_argument("--context", default=None, help="JSON file with intended-use and impact-assessment answers")
+    _deployment_option(au)
     au.add_argument("--seed", type=int, default=0)
     au.add_argument("--out", required=True, help="output folder")
     au.set_defaults(func=cmd_audit)

@@ -97,6 +97,7 @@ def run_chain(
     title: str | None = None,
     say: Callable[[str], None] = lambda s: None,
     progress: bool | None = None,
+    deployment: Any = None,
 ) -> ChainResult:
     """Runs the chain on ``city`` (a :class:`~placewise.datasets.CityData`) and writes the
     report (HTML, JSON, Markdown), the allocation (GeoJSON, CSV) and the run log into ``out``.
@@ -108,15 +109,22 @@ def run_chain(
     ``allocation.BLOCKED.csv`` / ``.geojson`` (with a ``decision`` column), recorded in the
     report (which leads with it) and in the run log, and the :class:`~placewise.PolicyViolation`
     is then raised. Warnings raised during the run are collected into the report ("What the run
-    warned about") and ``ChainResult.warnings``, never silenced.
+    warned about") and ``ChainResult.warnings``, never silenced. ``deployment`` (a
+    :class:`~placewise.report.crosswalk.DeploymentRecord` or the path of its TOML) answers the
+    report's crosswalk items; it is read before any work, so a bad key fails fast.
     """
+    if isinstance(deployment, (str, os.PathLike)):
+        from .report.crosswalk import DeploymentRecord
+
+        deployment = DeploymentRecord.from_toml(deployment)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         res, violation = _run(city, out, at=at, backtest_start=backtest_start, models=models, model=model, units=units,
                               strategy=strategy, reference=reference, tau=tau, policy=resolve_policy(policy),
                               override_reason=override_reason, override_by=override_by, skip_audits=list(skip_audits),
                               feedback_rounds=feedback_rounds, feedback_replicates=feedback_replicates, seed=seed,
-                              context=context, title=title, say=say, progress=progress, caught=caught)
+                              context=context, title=title, say=say, progress=progress, caught=caught,
+                              deployment=deployment)
     if violation is not None:
         violation.chain = res  # type: ignore[attr-defined]
         raise violation
@@ -127,7 +135,7 @@ def _run(city: Any, out: str | os.PathLike[str], *, at: str, backtest_start: str
          units: float, strategy: str, reference: str | None, tau: float, policy: Any, override_reason: str | None,
          override_by: str | None, skip_audits: list[str], feedback_rounds: int, feedback_replicates: int, seed: int,
          context: dict[str, Any] | None, title: str | None, say: Callable[[str], None], progress: bool | None,
-         caught: list[warnings.WarningMessage]) -> tuple[ChainResult, PolicyViolation | None]:
+         caught: list[warnings.WarningMessage], deployment: Any = None) -> tuple[ChainResult, PolicyViolation | None]:
     from . import audit as A
     from .allocate import Budget, allocate
     from .evaluate import backtest
@@ -226,7 +234,8 @@ def _run(city: Any, out: str | os.PathLike[str], *, at: str, backtest_start: str
     report = AuditReport(title=title or f"placewise audit report — {city.name}", incidents=inc, backtest=bt, plan=plan,
                          feedback=fb, urn=urn, provenance=prov, run_log=log, policy=policy, context=ctx, need=need,
                          areas=getattr(city, "areas", None), policy_applied=policy is not None, run_warnings=warned,
-                         selection=selection, model_used=selection.chosen if selection is not None else model)
+                         selection=selection, model_used=selection.chosen if selection is not None else model,
+                         deployment=deployment)
     report.to_html(files["report_html"])
     report.to_json(files["report_json"])
     report.to_markdown(files["report_md"])

@@ -108,3 +108,17 @@ def test_demo_writes_report_and_verify_log(tmp_path) -> None:
     log.write_bytes(bytes(raw))
     assert main(["verify-log", str(log)]) == 1
     assert main(["verify-log", str(tmp_path / "missing.jsonl")]) == 1
+
+
+def test_a_bad_deployment_record_fails_fast_naming_the_key(files, tmp_path, capsys) -> None:
+    bad = tmp_path / "deployment.toml"
+    bad.write_text('[deployment]\nsystem = "x"\nowner = ["a", 3, {"b" = 1}]\n')
+    code = main(["-q", "audit", *common(files), "--population", files["areas"], "--groups", "WHITE,BLACK",
+                 "--at", "2019-12-01", "--backtest-start", "2019-11-01", "--deployment", str(bad),
+                 "--out", str(tmp_path / "out")])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "deployment.owner" in err
+    assert not (tmp_path / "out").exists()
+    assert main(["-q", "demo", "--deployment", str(tmp_path / "missing.toml"), "--out", str(tmp_path / "d")]) != 0
+    assert "could not be read" in capsys.readouterr().err

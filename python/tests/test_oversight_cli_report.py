@@ -140,3 +140,63 @@ def test_cell_level_gini_check_says_it_cannot_fail():
     verdicts = []
     concentration_section(Section("concentration", "c"), conc, verdicts, None)
     assert verdicts[0].status == "not_assessed"
+
+
+def test_cli_targeting_several_jurisdictions_writes_datasheets_and_summary(shared_data, tmp_path):
+    """Two jurisdictions from one config (the second the Plainfield block groups with the
+    counts reversed, given as counts per area): one datasheet each and the summary, whose
+    'higher in the most targeted window' counts are recomputed here with pandas from The
+    Markup's rule (top w + 1 areas by count, ties by population)."""
+    import pandas as pd
+
+    gpd = pytest.importorskip("geopandas")
+    d = shared_data / PLAINFIELD
+    bg = gpd.read_file(f"/vsigzip/{d / 'plainfield_block_groups.geojson.gz'}")
+    groups = ["white_alone", "latino_alone", "black_alone", "asian_alone"]
+    rev = pd.DataFrame({"id": bg["id"], "n": bg["count"].to_numpy()[::-1]})
+    rev.to_csv(tmp_path / "reversed_counts.csv", index=False)
+    cfg = tmp_path / "jurisdictions.toml"
+    cfg.write_text(
+        "[defaults]\n"
+        f"areas = '{d / 'plainfield_block_groups.geojson.gz'}'\n"
+        f"groups = {json.dumps(groups)}\n"
+        "total = 'total_estimate'\narea_id = 'id'\npermutations = 99\n"
+        "[[jurisdiction]]\nname = 'Plainfield, N.J.'\ncount = 'count'\n"
+        "[[jurisdiction]]\nname = 'Reversed'\npredictions = 'reversed_counts.csv'\ncount = 'n'\n"
+    )
+    out = tmp_path / "many"
+    assert main(["-q", "audit", "targeting", "--config", str(cfg), "--out", str(out)]) == 0
+    assert (out / "01_Plainfield__N_J_" / "targeting_datasheet.html").exists()
+    assert (out / "02_Reversed" / "targeting_datasheet.md").exists()
+    summary = pd.read_csv(out / "targeting_summary.csv")
+    html = (out / "targeting_summary.html").read_text()
+    assert "Holm over 24 tests" in html and "02_Reversed/targeting_datasheet.html" in html
+    assert "Targeting across jurisdictions" in (out / "targeting_summary.md").read_text()
+
+    def most_share(counts):
+        t = bg.assign(count=counts).sort_values(["count", "total_estimate"], ascending=[False, False])
+        w = int(np.round(len(t) * 0.05))
+        top = t.iloc[: w + 1]
+        return {g: top[g].sum() / top["total_estimate"].sum() for g in groups}
+
+    overall = {g: bg[g].sum() / bg["total_estimate"].sum() for g in groups}
+    shares = [most_share(bg["count"].to_numpy()), most_share(rev["n"].to_numpy())]
+    for g in groups:
+        row = summary[(summary["group"] == g) & (summary["window"] == "most")].iloc[0]
+        assert row["jurisdictions"] == 2
+        assert row["higher"] == sum(s[g] > overall[g] for s in shares), g
+        rel = np.mean([(s[g] - overall[g]) / overall[g] for s in shares])
+        assert row["mean_relative_increase"] == pytest.approx(rel, rel=1e-9), g
+
+
+def test_cli_targeting_config_errors_name_the_key(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[defaults]\ngroups = ['A']\n[[jurisdiction]]\nname = 'X'\nareas = 'a.geojson'\narea_idd = 'id'\n")
+    assert main(["-q", "audit", "targeting", "--config", str(cfg), "--out", str(tmp_path / "o")]) != 0
+    assert "X.area_idd" in capsys.readouterr().err
+    cfg.write_text("[[jurisdiction]]\nname = 'X'\n[[jurisdiction]]\nname = 'X'\n")
+    assert main(["-q", "audit", "targeting", "--config", str(cfg), "--out", str(tmp_path / "o")]) != 0
+    assert "listed twice" in capsys.readouterr().err
+    cfg.write_text("[[jurisdiction]]\nname = 'X'\nareas = 'a.geojson'\n")
+    assert main(["-q", "audit", "targeting", "--config", str(cfg), "--out", str(tmp_path / "o")]) != 0
+    assert "X: groups" in capsys.readouterr().err

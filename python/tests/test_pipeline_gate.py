@@ -5,6 +5,7 @@ policy is said first."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -53,3 +54,22 @@ def test_no_policy_is_said_first_and_warnings_are_collected(city, tmp_path) -> N
     assert any(s["id"] == "warnings" for s in doc["sections"])
     assert (tmp_path / "allocation.csv").exists()
     assert "decision" not in pd.read_csv(tmp_path / "allocation.csv").columns
+
+
+def test_the_deployment_record_answers_the_crosswalk(city, tmp_path) -> None:
+    example = Path(__file__).resolve().parents[2] / "audits" / "templates" / "deployment_record.example.toml"
+    rec = pw.report.crosswalk.DeploymentRecord.from_toml(example)
+    res = run_chain(city, tmp_path, at="2019-12-01", backtest_start="2019-11-17", models=("kde",), units=20,
+                    strategy="top_k", policy=None, feedback_rounds=2, feedback_replicates=1, seed=0,
+                    deployment=str(example))
+    md = (tmp_path / "audit_report.md").read_text()
+    # every answer of the record appears in the crosswalk, read independently of the report
+    for key in ("classification", "data_sources", "areas_covered"):
+        assert rec.answers[key] in md, key
+    assert res.report.deployment == rec
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[deployment]\nsystem = "x"\nsytem = "typo"\n')
+    with pytest.raises(pw.InvalidParameterError) as e:
+        run_chain(city, tmp_path / "never", at="2019-12-01", backtest_start="2019-11-17", deployment=bad)
+    assert e.value.name == "deployment.sytem"
+    assert not (tmp_path / "never").exists()  # failed before any work

@@ -10,17 +10,12 @@ are read by the worker that runs the jurisdiction, so only the small description
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .._config import read_tables, resolve
 from ..exceptions import data_error, param_error
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 DATASETS = ("chicago-sample", "chicago", "toronto")
 
@@ -178,25 +173,8 @@ def read_config(path: str | os.PathLike[str]) -> tuple[list[Jurisdiction], dict[
     ``name`` and its data, and may repeat any default to override it. Relative paths are read
     from the config file's folder.
     """
-    p = Path(path)
-    if not p.exists():
-        raise param_error("config", f"no such file: {p}")
-    try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as e:
-        raise param_error("config", f"{p} is not valid TOML: {e}") from e
-    unknown = set(doc) - {"defaults", "jurisdiction"}
-    if unknown:
-        raise param_error(f"config: {sorted(unknown)[0]}", "unknown table; use [defaults] and [[jurisdiction]]")
-    defaults = dict(doc.get("defaults", {}))
-    entries = doc.get("jurisdiction", [])
-    if not entries:
-        raise param_error("config", f"{p} lists no [[jurisdiction]]")
+    defaults, entries, base = read_tables(path)
     jfields = {f.name for f in fields(Jurisdiction)} - {"chain", "city"}
-    base = p.parent
-
-    def resolve(v: Any) -> Any:
-        return str((base / v).resolve()) if isinstance(v, str) and not os.path.isabs(v) else v
 
     chain_defaults = {k: v for k, v in defaults.items() if k in CHAIN_KEYS}
     j_defaults = {k: v for k, v in defaults.items() if k in jfields}
@@ -204,19 +182,13 @@ def read_config(path: str | os.PathLike[str]) -> tuple[list[Jurisdiction], dict[
     if bad:
         raise param_error(f"config: defaults.{sorted(bad)[0]}", "unknown setting")
     def resolve_policy(v: Any) -> Any:  # "default" (the packaged policy) and "none" are not paths
-        return v if isinstance(v, str) and v.lower() in ("default", "none") else resolve(v)
+        return v if isinstance(v, str) and v.lower() in ("default", "none") else resolve(base, v)
 
     if "policy" in chain_defaults:
         chain_defaults["policy"] = resolve_policy(chain_defaults["policy"])
     out: list[Jurisdiction] = []
-    names: set[str] = set()
-    for i, entry in enumerate(entries):
-        name = entry.get("name")
-        if not name:
-            raise param_error(f"config: jurisdiction[{i}].name", "every jurisdiction needs a name")
-        if name in names:
-            raise param_error(f"config: jurisdiction[{i}].name", f"{name!r} is listed twice")
-        names.add(name)
+    for entry in entries:
+        name = entry["name"]
         kw = {**j_defaults, **{k: v for k, v in entry.items() if k in jfields}}
         chain = {k: v for k, v in entry.items() if k in CHAIN_KEYS}
         extra = set(entry) - jfields - set(CHAIN_KEYS)
@@ -224,7 +196,7 @@ def read_config(path: str | os.PathLike[str]) -> tuple[list[Jurisdiction], dict[
             raise param_error(f"config: {name}.{sorted(extra)[0]}", "unknown setting")
         for k in ("incidents", "region", "population", "data_dir"):
             if k in kw:
-                kw[k] = resolve(kw[k])
+                kw[k] = resolve(base, kw[k])
         if "policy" in chain:
             chain["policy"] = resolve_policy(chain["policy"])
         if "filters" in kw and kw["filters"] is not None:

@@ -76,10 +76,14 @@ class DeploymentRecord:
     def from_dict(cls, d: Mapping[str, Any], source: str | None = None) -> DeploymentRecord:
         unknown = sorted(set(d) - set(FIELDS))
         if unknown:
-            raise param_error("deployment", f"unknown keys {unknown}; known keys: {', '.join(FIELDS)}")
+            raise param_error(f"deployment.{unknown[0]}", f"unknown keys {unknown} in the deployment record; known keys: "
+                                                         f"{', '.join(FIELDS)}")
         out = {}
         for k, v in d.items():
             if isinstance(v, (list, tuple)):
+                for i, item in enumerate(v):
+                    if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                        raise param_error(f"deployment.{k}", f"item {i} must be text, got {type(item).__name__}")
                 v = "; ".join(map(str, v))
             if not isinstance(v, (str, int, float)):
                 raise param_error(f"deployment.{k}", f"must be text or a list of texts, got {type(v).__name__}")
