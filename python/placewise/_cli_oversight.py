@@ -81,6 +81,9 @@ def add_parsers(sub: Any, formatter: Any, epilog: str) -> None:
     t.add_argument("--least", default="all_minimum", choices=["all_minimum", "markup"])
     t.add_argument("--permutations", type=int, default=999)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--deployment", default=None, metavar="PATH",
+                   help="deployment record TOML: writes crosswalk.html/.md beside each datasheet, the instruments' items "
+                        "answered from it (in --config, a jurisdiction's own `deployment` key takes precedence)")
     t.add_argument("--out", required=True, help="output folder")
     t.set_defaults(func=cmd_targeting)
 
@@ -123,14 +126,44 @@ def add_parsers(sub: Any, formatter: Any, epilog: str) -> None:
     d.add_argument("--need-x", default="lon")
     d.add_argument("--need-y", default="lat")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--deployment", default=None, metavar="PATH",
+                   help="deployment record TOML: the report's crosswalk answers the instruments' items from it")
     d.add_argument("--out", required=True, help="output folder")
     d.set_defaults(func=cmd_dosage)
 
 
 #: Keys of a jurisdiction in ``audit targeting --config`` (the single-jurisdiction options).
 TARGETING_KEYS = ("areas", "groups", "total", "area_id", "names", "predictions", "count", "x", "y", "crs", "margins",
-                  "crime", "crime_x", "crime_y", "period", "least", "permutations", "seed")
-_TARGETING_PATHS = ("areas", "predictions", "crime")
+                  "crime", "crime_x", "crime_y", "period", "least", "permutations", "seed", "deployment")
+_TARGETING_PATHS = ("areas", "predictions", "crime", "deployment")
+
+
+def _deployment_record(path: str | None) -> Any:
+    """The deployment record at ``path`` (read before any work), or None."""
+    if not path:
+        return None
+    from .report.crosswalk import DeploymentRecord
+
+    return DeploymentRecord.from_toml(path)
+
+
+def _write_crosswalk(record: Any, folder: str, present: dict[str, bool]) -> None:
+    """crosswalk.html / crosswalk.md beside a datasheet: the instruments' items answered from the record."""
+    import html as _html
+
+    from .report._dosage_page import _CSS, _html_table, _md, _md_table
+    from .report.crosswalk import crosswalk_page_parts
+
+    paras, head, rows = crosswalk_page_parts(record, present)
+    title = "What oversight instruments ask, and where this audit answers"
+    h = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title><style>{_CSS}</style></head>"
+         f"<body><h1>{title}</h1>" + "".join(f"<p>{_html.escape(p)}</p>" for p in paras) + _html_table(head, rows)
+         + "</body></html>")
+    m = [f"# {title}", ""] + [x for p in paras for x in (_md(p), "")] + [_md_table(head, rows), ""]
+    with open(os.path.join(folder, "crosswalk.html"), "w", encoding="utf-8") as f:
+        f.write(h)
+    with open(os.path.join(folder, "crosswalk.md"), "w", encoding="utf-8") as f:
+        f.write("\n".join(m))
 _TARGETING_DEFAULTS: dict[str, Any] = {"crs": "EPSG:4326", "crime_x": "lon", "crime_y": "lat", "least": "all_minimum",
                                        "permutations": 999, "seed": 0}
 
@@ -166,8 +199,10 @@ def _targeting_one(name: str, o: dict[str, Any]) -> Any:
                               least=o["least"], permutations=int(o["permutations"]), seed=int(o["seed"]))
 
 
-def _write_targeting(a: Any, folder: str) -> str:
+def _write_targeting(a: Any, folder: str, deployment: Any = None) -> str:
     os.makedirs(folder, exist_ok=True)
+    if deployment is not None:
+        _write_crosswalk(deployment, folder, {"disparity": True})
     a.datasheet(os.path.join(folder, "targeting_datasheet.html"))
     a.datasheet(os.path.join(folder, "targeting_datasheet.md"), format="markdown")
     with open(os.path.join(folder, "targeting.json"), "w", encoding="utf-8") as f:
@@ -207,11 +242,15 @@ def cmd_targeting(args: argparse.Namespace) -> int:
         if given:
             raise SystemExit(f"placewise: error: --config lists the jurisdictions; {', '.join(given)} belong in it")
         jurisdictions = read_targeting_config(args.config)
+        if args.deployment:
+            for _, o in jurisdictions:
+                o.setdefault("deployment", os.path.abspath(args.deployment))
+        records = {name: _deployment_record(o.get("deployment")) for name, o in jurisdictions}
         audits, links = [], {}
         for i, (name, o) in enumerate(jurisdictions):
             a = _targeting_one(name, o)
             folder = f"{i + 1:02d}_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-            _write_targeting(a, os.path.join(args.out, folder))
+            _write_targeting(a, os.path.join(args.out, folder), records[name])
             links[name] = f"{folder}/targeting_datasheet.html"
             audits.append(a)
             if not args.quiet:
@@ -231,8 +270,9 @@ def cmd_targeting(args: argparse.Namespace) -> int:
     if not (args.areas and args.groups):
         raise SystemExit("placewise: error: give --areas and --groups (one jurisdiction) or --config (several)")
     o = {k: getattr(args, k) for k in TARGETING_KEYS}
+    record = _deployment_record(args.deployment)
     a = _targeting_one(args.jurisdiction, o)
-    path = _write_targeting(a, args.out)
+    path = _write_targeting(a, args.out, record)
     if not args.quiet:
         print(a.accounting.summary())
         print(f"wrote {path}")
@@ -247,6 +287,8 @@ def cmd_dosage(args: argparse.Namespace) -> int:
     import placewise as pw
 
     from .report._dosage_page import dosage_page
+
+    record = _deployment_record(args.deployment)
 
     areas = _read_table(args.areas)
     groups = _groups(args.groups)
@@ -294,7 +336,7 @@ def cmd_dosage(args: argparse.Namespace) -> int:
                                               population=total_pop, seed=args.seed, patrol_label="patrol minutes",
                                               need_label="recorded incidents", cell_dose=dose[grid.cell_ids])
     os.makedirs(args.out, exist_ok=True)
-    html, md, doc = dosage_page(patrols, exposure, comp, need, by_area)
+    html, md, doc = dosage_page(patrols, exposure, comp, need, by_area, deployment=record)
     for name, text in (("dosage_report.html", html), ("dosage_report.md", md)):
         with open(os.path.join(args.out, name), "w", encoding="utf-8") as f:
             f.write(text)

@@ -200,3 +200,36 @@ def test_cli_targeting_config_errors_name_the_key(tmp_path, capsys):
     cfg.write_text("[[jurisdiction]]\nname = 'X'\nareas = 'a.geojson'\n")
     assert main(["-q", "audit", "targeting", "--config", str(cfg), "--out", str(tmp_path / "o")]) != 0
     assert "X: groups" in capsys.readouterr().err
+
+
+def test_cli_dosage_and_targeting_take_the_deployment_record(shared_data, tmp_path, capsys):
+    d = shared_data / PLAINFIELD
+    rec = tmp_path / "deployment.toml"
+    rec.write_text('[deployment]\nsystem = "PredPol (Geolitica)"\ntraining = "none recorded"\n')
+    out = tmp_path / "d"
+    rc = main(["-q", "audit", "dosage", "--patrols", str(d / "plainfield_patrol_dosage.csv"), "--x", "Longitude",
+               "--y", "Latitude", "--start", "Started", "--end", "Ended", "--minutes", "Time Spent",
+               "--tz", "America/New_York", "--time-format", "%m/%d/%Y %H:%M",
+               "--areas", str(d / "plainfield_block_groups.geojson.gz"), "--area-id", "id",
+               "--groups", "white_alone,black_alone", "--deployment", str(rec), "--out", str(out)])
+    assert rc == 0
+    md = (out / "dosage_report.md").read_text()
+    assert "What oversight instruments ask" in md
+    # the training item (NYPD POST Act) is answered from the record; an item it lacks is not
+    assert "| NYPD POST Act | training | Training required | Deployment record | none recorded | answered |" in md
+    assert "| NYPD POST Act | data retention |" in md and "not provided |" in md
+    assert json.loads((out / "dosage.json").read_text())["deployment"]["system"] == "PredPol (Geolitica)"
+    t = tmp_path / "t"
+    rc = main(["-q", "audit", "targeting", "--areas", str(d / "plainfield_block_groups.geojson.gz"), "--area-id", "id",
+               "--groups", "white_alone,black_alone", "--total", "total_estimate", "--count", "count",
+               "--permutations", "19", "--deployment", str(rec), "--out", str(t)])
+    assert rc == 0
+    assert "PredPol (Geolitica)" not in (t / "targeting_datasheet.md").read_text()
+    assert "none recorded" in (t / "crosswalk.md").read_text() and (t / "crosswalk.html").exists()
+    # a bad key fails before any work, naming it
+    rec.write_text('[deployment]\ntrainig = "typo"\n')
+    rc = main(["-q", "audit", "dosage", "--patrols", str(d / "plainfield_patrol_dosage.csv"), "--x", "Longitude",
+               "--y", "Latitude", "--areas", str(d / "plainfield_block_groups.geojson.gz"), "--groups", "white_alone",
+               "--deployment", str(rec), "--out", str(tmp_path / "never")])
+    assert rc != 0 and "deployment.trainig" in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()

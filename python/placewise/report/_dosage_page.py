@@ -89,12 +89,19 @@ def _sections(patrols: Any, exposure: Any, comp: Any, need: Any, by_area: pd.Dat
     return secs
 
 
-def dosage_page(patrols: Any, exposure: Any, comp: Any, need: Any, by_area: pd.DataFrame) -> tuple[str, str, dict[str, Any]]:
-    """(HTML, Markdown, JSON document) of a dosage audit."""
+def dosage_page(patrols: Any, exposure: Any, comp: Any, need: Any, by_area: pd.DataFrame,
+                deployment: Any = None) -> tuple[str, str, dict[str, Any]]:
+    """(HTML, Markdown, JSON document) of a dosage audit; with a ``deployment`` record, a
+    crosswalk section answers the oversight instruments' items from it."""
     from .._jsonable import jsonable
     from ..audit._need import METHOD
 
     secs = _sections(patrols, exposure, comp, need, by_area)
+    if deployment is not None:
+        from .crosswalk import crosswalk_page_parts
+
+        paras, head, rows = crosswalk_page_parts(deployment, {"dosage": True, "disparity": True})
+        secs.append(("What oversight instruments ask, and where this report answers", paras, [(head, rows)]))
     h = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Patrol dosage audit</title><style>{_CSS}</style>"
          "</head><body><h1>Patrol dosage audit</h1>"]
     m = ["# Patrol dosage audit", ""]
@@ -115,5 +122,6 @@ def dosage_page(patrols: Any, exposure: Any, comp: Any, need: Any, by_area: pd.D
         "compliance": None if comp is None else comp.summary(),
         "need": None if need is None else need.summary(),
         "dose_by_area": by_area.to_dict(orient="records"),
+        "deployment": None if deployment is None else dict(deployment.answers),
     })
     return "\n".join(h), "\n".join(m), doc

@@ -146,6 +146,35 @@ EU_CLASSIFICATION_CAVEAT = (
 )
 
 
+CROSSWALK_COLUMNS = ("instrument", "item", "what it asks", "answered in", "deployer's answer", "status")
+
+
+def crosswalk_rows(record: DeploymentRecord | None, present: Mapping[str, bool]) -> list[tuple[str, ...]]:
+    """One row per instrument item (:data:`CROSSWALK_COLUMNS`): the deployer's answer, or
+    whether a section of this report (``present``: section id → holds content) answers it."""
+    rec = record or DeploymentRecord()
+    rows: list[tuple[str, ...]] = []
+    for inst, item, asks, where, key in CROSSWALK:
+        if key is None:
+            sec = {"EU AI Act Art. 12": "run-log", "NYPD POST Act": "disparity", "NIST AI RMF": "disparity"}.get(inst, "")
+            status = "answered in this report" if present.get(sec, False) else NOT_PROVIDED
+            answer = "—"
+        else:
+            answer = rec.get(key)
+            status = "answered" if answer != NOT_PROVIDED else NOT_PROVIDED
+        rows.append((inst, item, asks, where, answer, status))
+    return rows
+
+
+def crosswalk_page_parts(record: DeploymentRecord, present: Mapping[str, bool]) -> tuple[list[str], list[str], list[list[str]]]:
+    """(paragraphs, table head, table rows) of the crosswalk for the plain pages (the dosage
+    report, the targeting datasheets' crosswalk file)."""
+    paras = [f"Deployment record: {record.source or 'given in code'}. Classification claimed by the deployer: "
+             f"{record.get('classification')}.", EU_CLASSIFICATION_CAVEAT,
+             "Each row is one item an instrument asks for; items the agency has not answered read 'not provided'."]
+    return paras, list(CROSSWALK_COLUMNS), [list(r) for r in crosswalk_rows(record, present)]
+
+
 def crosswalk_section(record: DeploymentRecord | None, present: Mapping[str, bool], verdicts: list[Any]) -> Any:
     """The crosswalk section. ``present`` says which report sections hold content (section
     ids → provided); LAPD OIG lessons are appended to ``verdicts``."""
@@ -160,18 +189,8 @@ def crosswalk_section(record: DeploymentRecord | None, present: Mapping[str, boo
     )
     s.facts.append(("Classification claimed by the deployer", rec.get("classification")))
     s.paragraphs.append(EU_CLASSIFICATION_CAVEAT)
-    rows = []
-    for inst, item, asks, where, key in CROSSWALK:
-        if key is None:
-            sec = {"EU AI Act Art. 12": "run-log", "NYPD POST Act": "disparity", "NIST AI RMF": "disparity"}.get(inst, "")
-            status = "answered in this report" if present.get(sec, False) else NOT_PROVIDED
-            answer = "—"
-        else:
-            answer = rec.get(key)
-            status = "answered" if answer != NOT_PROVIDED else NOT_PROVIDED
-        rows.append((inst, item, asks, where, answer, status))
-    s.tables.append(("Crosswalk", table(pd.DataFrame(rows, columns=["instrument", "item", "what it asks", "answered in",
-                                                                      "deployer's answer", "status"]))))
+    rows = crosswalk_rows(record, present)
+    s.tables.append(("Crosswalk", table(pd.DataFrame(rows, columns=list(CROSSWALK_COLUMNS)))))
     # LAPD Office of the Inspector General (2019) lessons, as checks
     dosage = present.get("dosage", False)
     verdicts.append(Verdict("Dosage recorded: time officers actually spent in the predicted places",
