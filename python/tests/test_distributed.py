@@ -247,6 +247,16 @@ def test_config_errors_name_the_setting(tmp_path):
         D.audit_many([chicago(), chicago()], client="tcp://127.0.0.1:9")
 
 
+def test_config_deployment_record_paths_are_read_from_the_config_folder(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[defaults]\ndeployment = "records/all.toml"\n'
+                   '[[jurisdiction]]\nname = "A"\ndataset = "chicago-sample"\n'
+                   '[[jurisdiction]]\nname = "B"\ndataset = "chicago-sample"\ndeployment = "b.toml"\n')
+    js, defaults = D.read_config(cfg)
+    assert defaults["deployment"] == str((tmp_path / "records" / "all.toml").resolve())
+    assert js[1].chain["deployment"] == str((tmp_path / "b.toml").resolve())
+
+
 class _Offset:
     """A callable object, as sweep functions pass to ``map=`` (holding their shared inputs)."""
 

@@ -23,7 +23,7 @@ DATASETS = ("chicago-sample", "chicago", "toronto")
 #: :func:`placewise.pipeline.run_chain`.
 CHAIN_KEYS = ("at", "backtest_start", "models", "model", "units", "strategy", "reference", "tau", "policy",
               "override_reason", "override_by", "skip_audits", "feedback_rounds", "feedback_replicates", "seed", "title",
-              "context")
+              "context", "deployment")
 
 
 @dataclass
@@ -186,6 +186,8 @@ def read_config(path: str | os.PathLike[str]) -> tuple[list[Jurisdiction], dict[
 
     if "policy" in chain_defaults:
         chain_defaults["policy"] = resolve_policy(chain_defaults["policy"])
+    if "deployment" in chain_defaults:  # a deployment record (TOML) for the report's crosswalk
+        chain_defaults["deployment"] = resolve(base, chain_defaults["deployment"])
     out: list[Jurisdiction] = []
     for entry in entries:
         name = entry["name"]
@@ -199,6 +201,8 @@ def read_config(path: str | os.PathLike[str]) -> tuple[list[Jurisdiction], dict[
                 kw[k] = resolve(base, kw[k])
         if "policy" in chain:
             chain["policy"] = resolve_policy(chain["policy"])
+        if "deployment" in chain:
+            chain["deployment"] = resolve(base, chain["deployment"])
         if "filters" in kw and kw["filters"] is not None:
             kw["filters"] = [tuple(f) for f in kw["filters"]]
         out.append(Jurisdiction(**kw, chain=chain))
