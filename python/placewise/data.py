@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 import warnings
 from collections.abc import Iterable, Mapping
@@ -15,6 +14,7 @@ import pyproj
 
 from . import _native
 from ._crs import as_crs, check_declared, project, target_for
+from ._jsonable import jsonable
 from ._time import parse_times, seconds_to_timestamps, to_utc_seconds
 from .exceptions import DataQualityWarning, DataValidationError, EmptyInputError, param_error
 
@@ -83,6 +83,27 @@ class DataQualityReport:
         self.time_span: tuple[pd.Timestamp, pd.Timestamp] | None = (
             None if span is None else tuple(seconds_to_timestamps(np.array(span), tz))  # type: ignore[assignment]
         )
+
+    @classmethod
+    def from_native(cls, rep: _native.QualityReport, crs: pyproj.CRS | None = None, tz: str = "UTC") -> DataQualityReport:
+        """From the core's typed report (the plain-data form is built here, on the Python side)."""
+        cols = ("x", "y", "count", "share", "ratio_to_mean")
+        h = rep.heaping
+        heaping = None if h is None else {
+            k: getattr(h, k)
+            for k in ("clock", "share_midnight", "share_noon", "share_on_the_hour", "share_hour_0", "share_hour_12",
+                      "expected_exact_minute", "expected_on_the_hour", "expected_hour", "minutes_missing", "date_only")
+        }
+        span = rep.time_span
+        data = {
+            "rows_read": rep.rows_read, "rows_kept": rep.rows_kept, "dropped": dict(rep.dropped),
+            "repaired": dict(rep.repaired), "duplicate_policy": rep.duplicate_policy,
+            "duplicate_rows": rep.duplicate_rows, "distinct_locations": rep.distinct_locations,
+            "spikes": [dict(zip(cols, s)) for s in rep.spikes],
+            "top_locations": [dict(zip(cols, s)) for s in rep.top_locations],
+            "spike_rule": rep.spike_rule, "heaping": heaping, "time_span": None if span is None else list(span),
+        }
+        return cls(jsonable(data), crs=crs, tz=tz)
 
     @property
     def rows_dropped(self) -> int:
@@ -296,7 +317,7 @@ class Incidents:
             spike_ratio=spike_ratio,
             spike_min_count=spike_min_count,
         )
-        quality = DataQualityReport(json.loads(rep), crs=target, tz=times.tz)
+        quality = DataQualityReport.from_native(rep, crs=target, tz=times.tz)
         if quality.rows_kept == 0:
             raise EmptyInputError(
                 "empty input: every row was dropped during ingest\n" + quality.summary()
@@ -369,7 +390,7 @@ class Incidents:
         target = as_crs(crs, "crs")
         native, rep = _native.ingest(xs, ys, ts, np.zeros(len(xs), dtype=bool),
                                      region=region._native if region is not None else None)
-        return cls(native, target, DataQualityReport(json.loads(rep), crs=target, tz=tz), tz=tz, source=source)
+        return cls(native, target, DataQualityReport.from_native(rep, crs=target, tz=tz), tz=tz, source=source)
 
     # ---------------------------------------------------------------- access
     def __len__(self) -> int:

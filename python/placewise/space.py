@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 import warnings
 from collections.abc import Sequence
@@ -321,9 +320,13 @@ class Population:
             raise param_error("areas", "the layer has no CRS; set one with set_crs()")
         layer = [_polygons(g, i) for i, g in enumerate(proj.geometry)]
         counts, rep = _native.distribute_population(grid._native, layer, np.ascontiguousarray(vals), groups)
-        report = json.loads(rep)
-        report["areas_missing_grid"] = [ids[i] for i in report["areas_missing_grid"]]
-        report["areas_partly_outside"] = [(ids[i], s) for i, s in report["areas_partly_outside"]]
+        report: dict[str, Any] = {
+            "n_areas": rep.n_areas,
+            "input_total": rep.input_total.tolist(),
+            "allocated_total": rep.allocated_total.tolist(),
+            "areas_missing_grid": [ids[i] for i in rep.areas_missing_grid],
+            "areas_partly_outside": [(ids[i], s) for i, s in rep.areas_partly_outside],
+        }
         if len(report["areas_missing_grid"]) == len(ids):
             raise DataValidationError(
                 "invalid data: column `geometry`: no area overlaps the grid's active cells; are the layer and the "

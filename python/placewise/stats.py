@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import _native
+from . import _check, _native
 from .exceptions import param_error
 
 if TYPE_CHECKING:
@@ -447,11 +447,11 @@ def emerging_hotspots(
 
     td = pd.Timedelta(step)
     step_s = int(td.total_seconds())
-    if step_s <= 0 or td != pd.Timedelta(seconds=step_s):
-        raise param_error("step", f"must be a positive whole number of seconds, got {step!r}")
+    if td != pd.Timedelta(seconds=step_s):
+        raise param_error("step", f"must be a whole number of seconds, got {step!r}")
     d = float(grid.cell_size * 1.5 if distance is None else distance)
     ts = _int_param(time_steps, "time_steps", 0)
-    a = _alpha(alpha)
+    a = _check.number("alpha", alpha)  # its domain (0, 1) is checked by the core, with step's and distance's
     corr = _correction(correction)
     s = None if start is None else incidents._seconds(start, "start")
     e = None if end is None else incidents._seconds(end, "end")

@@ -44,6 +44,8 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
     ("metrics coverage", lambda: pw.evaluate.metrics(_surface(), np.ones(25), coverage=1.5), "coverage"),
     ("gi* distance", lambda: pw.stats.gi_star(np.ones((5, 5)), 0.0, grid=_grid(), permutations=None), "distance"),
     ("emerging alpha", lambda: pw.stats.emerging_hotspots(_incidents(), _grid(), step="7D", alpha=1.5), "alpha"),
+    ("emerging step", lambda: pw.stats.emerging_hotspots(_incidents(), _grid(), step="0D"), "step"),
+    ("emerging fractional step", lambda: pw.stats.emerging_hotspots(_incidents(), _grid(), step="1.5s"), "step"),
     ("urn rates", lambda: pw.audit.ensign_urn(rates=(0.0, 1.0), runs=2, draws=2), "rates"),
     ("urn update", lambda: pw.audit.ensign_urn(update="arrests", runs=2, draws=2), "update"),
     ("knox permutations", lambda: pw.stats.knox(_incidents(), [0, 100], [0, 7], permutations=0), "permutations"),
@@ -107,3 +109,43 @@ def test_no_hand_built_parameter_errors_left() -> None:
             offenders.append(f"{path.relative_to(root)}:{text.count(chr(10), 0, m.start()) + 1}")
     allowed = {p for p in offenders if p.startswith("models/sepp.py")}  # owned by the SEPP work, not converted here
     assert sorted(set(offenders) - allowed) == []
+
+
+# A value outside each domain the core's constraint tables use (chosen here, by domain, not read
+# from the table's code): the estimator must refuse it at fit, naming the parameter.
+_OUTSIDE = {
+    "a finite number greater than 0": [0.0, -5.0, float("inf"), float("nan")],
+    "a number greater than 0 (inf for no limit)": [0.0, -1.0, float("nan")],
+    "an integer at least 1": [0],
+}
+
+# How to give each parameter to its estimator (the knn parameters need bandwidth="knn").
+_MAKE = {
+    ("KDE", "bandwidth"): lambda v: pw.models.KDE(bandwidth=v),
+    ("KDE", "cutoff"): lambda v: pw.models.KDE(bandwidth=200, cutoff=v),
+    ("KDE", "window_days"): lambda v: pw.models.KDE(bandwidth=200, window_days=v),
+    ("KDE", "half_life_days"): lambda v: pw.models.KDE(bandwidth=200, half_life_days=v),
+    ("KDE", "k"): lambda v: pw.models.KDE(bandwidth="knn", k=v),
+    ("KDE", "min_bandwidth"): lambda v: pw.models.KDE(bandwidth="knn", k=3, min_bandwidth=v),
+    ("Naive", "window_days"): lambda v: pw.models.Naive(window_days=v),
+    ("RetrospectiveHotspot", "bandwidth"): lambda v: pw.models.RetrospectiveHotspot(bandwidth=v),
+    ("RetrospectiveHotspot", "window_days"): lambda v: pw.models.RetrospectiveHotspot(window_days=v),
+}
+
+
+@pytest.mark.parametrize("estimator", ["KDE", "Naive", "RetrospectiveHotspot"])
+def test_constraint_tables_are_what_the_core_enforces(estimator: str) -> None:
+    table = pw.models.parameter_constraints(estimator)
+    assert set(table.index) == {p for e, p in _MAKE if e == estimator}
+    inc, grid = _incidents(), _grid()
+    for param, row in table.iterrows():
+        for bad in _OUTSIDE[row["domain"]]:
+            with pytest.raises(InvalidParameterError) as info:
+                _MAKE[(estimator, param)](bad).fit(inc, grid)
+            assert info.value.name == param, (estimator, param, bad, str(info.value))
+        # and the class docstring lists the domain
+        cls = getattr(pw.models, estimator)
+        assert f"``{param}``: {row['domain']}" in cls.__doc__
+    with pytest.raises(InvalidParameterError) as info:
+        pw.models.parameter_constraints("NoSuchModel")
+    assert info.value.name == "estimator"

@@ -52,7 +52,9 @@ def assert_same(a, b) -> None:
     assert ga.keys() == gb.keys()
     for k, va in ga.items():
         vb = gb[k]
-        if isinstance(va, np.ndarray):
+        if type(va).__module__ == "placewise._native":
+            assert_same(va, vb)
+        elif isinstance(va, np.ndarray):
             assert va.dtype == vb.dtype and va.shape == vb.shape, k
             assert np.array_equal(va, vb, equal_nan=va.dtype.kind == "f"), k
         else:
@@ -144,3 +146,46 @@ def test_reprs_are_pythonic() -> None:
     s = a._audited.decision.skipped_audits[0]
     assert repr(s) == f"SkippedAudit(audit={s.audit!r}, by_caller={s.by_caller!r}, reason={s.reason!r})"
     assert "true" not in repr(a._audited.decision) and "false" not in repr(s)
+
+
+def test_ingest_quality_report_is_typed_and_pickles() -> None:
+    x = np.array([10.0, 20.0, np.nan, 30.0, 30.0])
+    y = np.array([10.0, 20.0, 5.0, 30.0, 30.0])
+    t = np.array([0, 3600, 7200, 86400, 86400], dtype=np.int64) + 1_600_000_000
+    native, rep = _native.ingest(x, y, t, np.zeros(5, dtype=bool))
+    assert isinstance(rep, _native.QualityReport)
+    dropped = dict(rep.dropped)
+    # one row has no x; the others are kept (duplicates are kept and counted by default)
+    assert (rep.rows_read, rep.rows_kept) == (5, 4) and rep.rows_read == rep.rows_kept + sum(dropped.values())
+    assert rep.duplicate_policy == "keep" and rep.duplicate_rows == 1
+    assert rep.time_span == (1_600_000_000, 1_600_086_400)
+    assert isinstance(rep.heaping, _native.Heaping) and rep.heaping.clock == "UTC"
+    assert_same(roundtrip(rep), rep)
+    assert_same(roundtrip(rep.heaping), rep.heaping)
+    inc = pw.Incidents.from_arrays(x, y, t, crs=CRS)
+    q = inc.quality
+    assert (q.rows_read, q.rows_kept, q.dropped) == (5, 4, dropped)
+    assert q.heaping is not None and q.heaping["share_midnight"] == rep.heaping.share_midnight
+
+
+def test_population_report_is_typed_and_pickles() -> None:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    grid = pw.Grid(pw.Region.from_bounds(0, 0, 400, 400, crs=CRS), cell_size=100)
+    areas = gpd.GeoDataFrame({"id": ["in", "half", "out"], "A": [100.0, 40.0, 7.0], "B": [50.0, 10.0, 3.0]},
+                             geometry=[box(0, 0, 200, 200), box(300, 0, 500, 100), box(900, 900, 1000, 1000)],
+                             crs=CRS)
+    with pytest.warns(pw.exceptions.PlacewiseWarning, match="do not overlap"):
+        pop = pw.Population.from_geodataframe(areas, ["A", "B"], grid, area_id="id")
+    assert pop.report["areas_missing_grid"] == ["out"]
+    (name, share), = pop.report["areas_partly_outside"]
+    assert name == "half" and share == pytest.approx(0.5, abs=1e-9)
+    assert pop.report["input_total"] == [147.0, 63.0]
+    # half of "half" is placed; "out" is not: 100 + 20 and 50 + 5
+    assert pop.report["allocated_total"] == pytest.approx([120.0, 55.0], rel=1e-12)
+    rows = [[[np.array([[0.0, 0.0], [200.0, 0.0], [200.0, 200.0], [0.0, 200.0], [0.0, 0.0]])]]]
+    counts, rep = _native.distribute_population(grid._native, rows, np.array([[4.0, 2.0]]), ["A", "B"])
+    assert isinstance(rep, _native.PopulationReport) and rep.n_areas == 1
+    assert np.array_equal(rep.input_total, [4.0, 2.0]) and counts.sum() == pytest.approx(6.0, rel=1e-12)
+    assert_same(roundtrip(rep), rep)

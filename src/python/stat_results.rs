@@ -1,5 +1,5 @@
-//! Typed, frozen, picklable results of the statistics (Gi*, emerging hot spots, Knox) and of the
-//! Ensign urn. Same pattern as `results.rs`: each wraps the core result in an `Arc`, getters
+//! Typed, frozen, picklable results of the statistics (Gi*, emerging hot spots, Knox), of the
+//! Ensign urn, and the ingest and population-distribution reports. Same pattern as `results.rs`: each wraps the core result in an `Arc`, getters
 //! return new numpy arrays (2-d where the core stores a row-major table), and pickling goes
 //! through `_unpickle(kind, state)` with the core value encoded as CBOR. The pandas frames are
 //! built on the Python side (`placewise.stats`, `placewise.audit`).
@@ -11,8 +11,10 @@ use numpy::{PyArray1, PyArray2};
 use pyo3::prelude::*;
 
 use crate::audit::{EnsignResult, Update};
+use crate::data::{DuplicatePolicy, Heaping, QualityReport, Spike};
 use crate::python::results::{decode, reduce, Reduced};
 use crate::python::utils::owned;
+use crate::space::PopulationReport;
 use crate::stats::{Emerging, GiStar, Knox};
 use crate::Error;
 
@@ -34,6 +36,9 @@ wrapper!(PyGiStar, "GiStarResult", GiStar);
 wrapper!(PyEmerging, "EmergingResult", Emerging);
 wrapper!(PyKnox, "KnoxResult", Knox);
 wrapper!(PyEnsign, "EnsignUrnResult", EnsignResult);
+wrapper!(PyQuality, "QualityReport", QualityReport);
+wrapper!(PyHeaping, "Heaping", Heaping);
+wrapper!(PyPopulationReport, "PopulationReport", PopulationReport);
 
 /// Rebuilds a pickled statistics result; `None` when `kind` is not one of them.
 pub(crate) fn unpickle(py: Python<'_>, kind: &str, state: &[u8]) -> PyResult<Option<Py<PyAny>>> {
@@ -42,6 +47,11 @@ pub(crate) fn unpickle(py: Python<'_>, kind: &str, state: &[u8]) -> PyResult<Opt
         "EmergingResult" => Py::new(py, PyEmerging::new(decode(kind, state)?))?.into_any(),
         "KnoxResult" => Py::new(py, PyKnox::new(decode(kind, state)?))?.into_any(),
         "EnsignUrnResult" => Py::new(py, PyEnsign::new(decode(kind, state)?))?.into_any(),
+        "QualityReport" => Py::new(py, PyQuality::new(decode(kind, state)?))?.into_any(),
+        "Heaping" => Py::new(py, PyHeaping::new(decode(kind, state)?))?.into_any(),
+        "PopulationReport" => {
+            Py::new(py, PyPopulationReport::new(decode(kind, state)?))?.into_any()
+        }
         _ => return Ok(None),
     }))
 }
@@ -457,7 +467,176 @@ impl PyEnsign {
     }
 }
 
+/// (x, y, count, share, ratio_to_mean) of each location.
+type Locations = Vec<(f64, f64, u64, f64, f64)>;
+
+fn locations(v: &[Spike]) -> Locations {
+    v.iter()
+        .map(|s| (s.x, s.y, s.count, s.share, s.ratio_to_mean))
+        .collect()
+}
+
+#[pymethods]
+impl PyQuality {
+    #[getter]
+    fn rows_read(&self) -> u64 {
+        self.inner.rows_read
+    }
+    #[getter]
+    fn rows_kept(&self) -> u64 {
+        self.inner.rows_kept
+    }
+    /// (reason, rows) for every drop reason, zeros included, in the core's order.
+    #[getter]
+    fn dropped(&self) -> Vec<(String, u64)> {
+        self.inner
+            .dropped
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+    /// (reason, rows) of each repair.
+    #[getter]
+    fn repaired(&self) -> Vec<(String, u64)> {
+        self.inner
+            .repaired
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+    /// "keep", "flag" or "drop".
+    #[getter]
+    fn duplicate_policy(&self) -> &'static str {
+        match self.inner.duplicate_policy {
+            DuplicatePolicy::Keep => "keep",
+            DuplicatePolicy::Flag => "flag",
+            DuplicatePolicy::Drop => "drop",
+        }
+    }
+    #[getter]
+    fn duplicate_rows(&self) -> u64 {
+        self.inner.duplicate_rows
+    }
+    #[getter]
+    fn distinct_locations(&self) -> u64 {
+        self.inner.distinct_locations
+    }
+    /// Geocoding spikes, largest first: (x, y, count, share, ratio_to_mean).
+    #[getter]
+    fn spikes(&self) -> Locations {
+        locations(&self.inner.spikes)
+    }
+    /// The ten most frequent locations: (x, y, count, share, ratio_to_mean).
+    #[getter]
+    fn top_locations(&self) -> Locations {
+        locations(&self.inner.top_locations)
+    }
+    #[getter]
+    fn spike_rule(&self) -> String {
+        self.inner.spike_rule.clone()
+    }
+    /// Time heaping; None when no row was kept.
+    #[getter]
+    fn heaping(&self) -> Option<PyHeaping> {
+        self.inner.heaping.clone().map(PyHeaping::new)
+    }
+    /// First and last kept time (UTC seconds).
+    #[getter]
+    fn time_span(&self) -> Option<(i64, i64)> {
+        self.inner.time_span
+    }
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "QualityReport", &*self.inner)
+    }
+}
+
+#[pymethods]
+impl PyHeaping {
+    /// "local" or "UTC".
+    #[getter]
+    fn clock(&self) -> String {
+        self.inner.clock.clone()
+    }
+    #[getter]
+    fn share_midnight(&self) -> f64 {
+        self.inner.share_midnight
+    }
+    #[getter]
+    fn share_noon(&self) -> f64 {
+        self.inner.share_noon
+    }
+    #[getter]
+    fn share_on_the_hour(&self) -> f64 {
+        self.inner.share_on_the_hour
+    }
+    #[getter]
+    fn share_hour_0(&self) -> f64 {
+        self.inner.share_hour_0
+    }
+    #[getter]
+    fn share_hour_12(&self) -> f64 {
+        self.inner.share_hour_12
+    }
+    #[getter]
+    fn expected_exact_minute(&self) -> f64 {
+        self.inner.expected_exact_minute
+    }
+    #[getter]
+    fn expected_on_the_hour(&self) -> f64 {
+        self.inner.expected_on_the_hour
+    }
+    #[getter]
+    fn expected_hour(&self) -> f64 {
+        self.inner.expected_hour
+    }
+    #[getter]
+    fn minutes_missing(&self) -> bool {
+        self.inner.minutes_missing
+    }
+    #[getter]
+    fn date_only(&self) -> bool {
+        self.inner.date_only
+    }
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "Heaping", &*self.inner)
+    }
+}
+
+#[pymethods]
+impl PyPopulationReport {
+    #[getter]
+    fn n_areas(&self) -> usize {
+        self.inner.n_areas
+    }
+    /// Input population per group.
+    #[getter]
+    fn input_total<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        owned(py, self.inner.input_total.clone())
+    }
+    /// Population placed in active cells per group.
+    #[getter]
+    fn allocated_total<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        owned(py, self.inner.allocated_total.clone())
+    }
+    /// Rows (0-based) of areas that overlap no active cell.
+    #[getter]
+    fn areas_missing_grid(&self) -> Vec<usize> {
+        self.inner.areas_missing_grid.clone()
+    }
+    /// (row, share of the area outside the active cells) of areas partly outside.
+    #[getter]
+    fn areas_partly_outside(&self) -> Vec<(usize, f64)> {
+        self.inner.areas_partly_outside.clone()
+    }
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "PopulationReport", &*self.inner)
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyQuality>()?;
+    m.add_class::<PyHeaping>()?;
+    m.add_class::<PyPopulationReport>()?;
     m.add_class::<PyGiStar>()?;
     m.add_class::<PyEmerging>()?;
     m.add_class::<PyKnox>()?;

@@ -114,7 +114,7 @@ class KDE(Model):
             cutoff=float(self.cutoff),
             window_days=None if self.window_days is None else float(self.window_days),
             half_life_days=None if self.half_life_days is None else float(self.half_life_days),
-            k=None if self.k is None else _check.integer("k", self.k, 1),
+            k=None if self.k is None else _check.integer("k", self.k, 0),  # its domain is the core's
             min_bandwidth=float(self.min_bandwidth),
             binning_order=None if self.binning_order is None else int(self.binning_order),
             **kw,
