@@ -11,6 +11,8 @@
 pub mod allocate;
 /// Audits: disparity, concentration, provenance of data, feedback loops, policy.
 pub mod audit;
+/// Numeric parameter domains of the estimators, one table each (validation and docs).
+pub mod constraints;
 /// Incidents table, origins, validation and the data-quality report.
 pub mod data;
 /// The crate's one error type, with structured variants naming the parameter, row or column.

@@ -10,7 +10,7 @@ import pyproj
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
-from .exceptions import CRSWarning, DataValidationError, InvalidParameterError
+from .exceptions import CRSWarning, DataValidationError, param_error
 
 _METRE_NAMES = {"metre", "meter", "m"}
 
@@ -20,7 +20,7 @@ def as_crs(crs: Any, name: str = "crs") -> pyproj.CRS:
     try:
         return pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as e:
-        raise InvalidParameterError(f"invalid parameter `{name}`: not a CRS pyproj understands ({e})") from e
+        raise param_error(name, f"not a CRS pyproj understands ({e})") from e
 
 
 def is_metric_projected(crs: pyproj.CRS) -> bool:
@@ -37,9 +37,7 @@ def utm_for(lon: float, lat: float) -> pyproj.CRS:
         datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat)
     )
     if not infos:
-        raise InvalidParameterError(
-            f"invalid parameter `crs`: no UTM zone found for lon={lon}, lat={lat}; pass target_crs="
-        )
+        raise param_error("crs", f"no UTM zone found for lon={lon}, lat={lat}; pass target_crs=")
     return pyproj.CRS.from_epsg(int(infos[0].code))
 
 
@@ -53,9 +51,7 @@ def target_for(source: pyproj.CRS, x: np.ndarray, y: np.ndarray, target: Any = N
     if target is not None:
         t = as_crs(target, "target_crs")
         if not is_metric_projected(t):
-            raise InvalidParameterError(
-                f"invalid parameter `target_crs`: {t.name} is not a projected CRS in metres"
-            )
+            raise param_error("target_crs", f"{t.name} is not a projected CRS in metres")
         return t
     if is_metric_projected(source):
         return source

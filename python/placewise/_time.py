@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import DataValidationError, InvalidParameterError
+from .exceptions import DataValidationError, param_error
 
 _NS = 1_000_000_000
 
@@ -101,7 +101,7 @@ def parse_times(col: pd.Series, tz: str | None, fmt: str | None = None, dayfirst
         try:
             local = parsed.dt.tz_convert(zone).dt.tz_localize(None)
         except Exception as e:  # unknown zone name
-            raise InvalidParameterError(f"invalid parameter `tz`: {tz!r} is not a time zone ({e})") from e
+            raise param_error("tz", f"{tz!r} is not a time zone ({e})") from e
         utc = parsed
     else:
         if tz is None:
@@ -117,7 +117,7 @@ def parse_times(col: pd.Series, tz: str | None, fmt: str | None = None, dayfirst
             amb = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
             nonex = parsed.dt.tz_localize(zone, ambiguous=first, nonexistent="NaT")
         except Exception as e:
-            raise InvalidParameterError(f"invalid parameter `tz`: {tz!r} is not a time zone ({e})") from e
+            raise param_error("tz", f"{tz!r} is not a time zone ({e})") from e
         valid = parsed.notna().to_numpy()
         n_amb = int((amb.isna().to_numpy() & valid).sum())
         n_non = int((nonex.isna().to_numpy() & valid).sum())
@@ -139,9 +139,9 @@ def to_utc_seconds(when: Any, tz: str, name: str = "at") -> int:
     try:
         ts = pd.Timestamp(when)
     except (ValueError, TypeError) as e:
-        raise InvalidParameterError(f"invalid parameter `{name}`: {when!r} is not a time ({e})") from e
+        raise param_error(name, f"{when!r} is not a time ({e})") from e
     if ts is pd.NaT:
-        raise InvalidParameterError(f"invalid parameter `{name}`: missing time")
+        raise param_error(name, "missing time")
     if ts.tzinfo is None:
         ts = ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
     return int(ts.tz_convert("UTC").value // _NS)

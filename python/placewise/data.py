@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 import warnings
 from collections.abc import Iterable, Mapping
@@ -15,13 +14,9 @@ import pyproj
 
 from . import _native
 from ._crs import as_crs, check_declared, project, target_for
+from ._jsonable import jsonable
 from ._time import parse_times, seconds_to_timestamps, to_utc_seconds
-from .exceptions import (
-    DataQualityWarning,
-    DataValidationError,
-    EmptyInputError,
-    InvalidParameterError,
-)
+from .exceptions import DataQualityWarning, DataValidationError, EmptyInputError, param_error
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -88,6 +83,27 @@ class DataQualityReport:
         self.time_span: tuple[pd.Timestamp, pd.Timestamp] | None = (
             None if span is None else tuple(seconds_to_timestamps(np.array(span), tz))  # type: ignore[assignment]
         )
+
+    @classmethod
+    def from_native(cls, rep: _native.QualityReport, crs: pyproj.CRS | None = None, tz: str = "UTC") -> DataQualityReport:
+        """From the core's typed report (the plain-data form is built here, on the Python side)."""
+        cols = ("x", "y", "count", "share", "ratio_to_mean")
+        h = rep.heaping
+        heaping = None if h is None else {
+            k: getattr(h, k)
+            for k in ("clock", "share_midnight", "share_noon", "share_on_the_hour", "share_hour_0", "share_hour_12",
+                      "expected_exact_minute", "expected_on_the_hour", "expected_hour", "minutes_missing", "date_only")
+        }
+        span = rep.time_span
+        data = {
+            "rows_read": rep.rows_read, "rows_kept": rep.rows_kept, "dropped": dict(rep.dropped),
+            "repaired": dict(rep.repaired), "duplicate_policy": rep.duplicate_policy,
+            "duplicate_rows": rep.duplicate_rows, "distinct_locations": rep.distinct_locations,
+            "spikes": [dict(zip(cols, s)) for s in rep.spikes],
+            "top_locations": [dict(zip(cols, s)) for s in rep.top_locations],
+            "spike_rule": rep.spike_rule, "heaping": heaping, "time_span": None if span is None else list(span),
+        }
+        return cls(jsonable(data), crs=crs, tz=tz)
 
     @property
     def rows_dropped(self) -> int:
@@ -230,14 +246,12 @@ class Incidents:
             Accepted ``(start, end)`` times (default 1900-01-01 to 2100-01-01, UTC).
         """
         if not isinstance(df, pd.DataFrame):
-            raise InvalidParameterError(f"invalid parameter `df`: expected a pandas DataFrame, got {type(df).__name__}")
+            raise param_error("df", f"expected a pandas DataFrame, got {type(df).__name__}")
         _require_columns(df, {"x": x, "y": y, "t": t, "category": category, "origin": origin, "weight": weight})
         if len(df) == 0:
             raise EmptyInputError("empty input: the frame has no rows")
         if default_origin not in ORIGINS:
-            raise InvalidParameterError(
-                f"invalid parameter `default_origin`: must be one of {ORIGINS}, got {default_origin!r}"
-            )
+            raise param_error("default_origin", f"must be one of {ORIGINS}, got {default_origin!r}")
         n = len(df)
         source_crs = as_crs(crs, "crs")
         xs, ys = _numeric(df, x), _numeric(df, y)
@@ -253,9 +267,7 @@ class Incidents:
         if region is not None:
             target = region.crs if target_crs is None else as_crs(target_crs, "target_crs")
             if target != region.crs:
-                raise InvalidParameterError(
-                    "invalid parameter `target_crs`: differs from the region's CRS; omit it to use the region's"
-                )
+                raise param_error("target_crs", "differs from the region's CRS; omit it to use the region's")
         else:
             ok = preset < 0
             if not ok.any():
@@ -305,7 +317,7 @@ class Incidents:
             spike_ratio=spike_ratio,
             spike_min_count=spike_min_count,
         )
-        quality = DataQualityReport(json.loads(rep), crs=target, tz=times.tz)
+        quality = DataQualityReport.from_native(rep, crs=target, tz=times.tz)
         if quality.rows_kept == 0:
             raise EmptyInputError(
                 "empty input: every row was dropped during ingest\n" + quality.summary()
@@ -342,7 +354,7 @@ class Incidents:
         missing coordinates)."""
         geom = gdf.geometry
         if gdf.crs is None:
-            raise InvalidParameterError("invalid parameter `gdf`: the GeoDataFrame has no CRS; set one with set_crs()")
+            raise param_error("gdf", "the GeoDataFrame has no CRS; set one with set_crs()")
         types = geom.geom_type
         bad = types.notna() & (types != "Point")
         if bad.any():
@@ -374,13 +386,11 @@ class Incidents:
         ys = np.ascontiguousarray(y, dtype=np.float64)
         ts = np.ascontiguousarray(t, dtype=np.int64)
         if not (xs.ndim == ys.ndim == ts.ndim == 1 and len(xs) == len(ys) == len(ts)):
-            raise InvalidParameterError(
-                f"invalid parameter `x, y, t`: must be 1-d arrays of one length, got shapes {xs.shape}, {ys.shape}, {ts.shape}"
-            )
+            raise param_error("x, y, t", f"must be 1-d arrays of one length, got shapes {xs.shape}, {ys.shape}, {ts.shape}")
         target = as_crs(crs, "crs")
         native, rep = _native.ingest(xs, ys, ts, np.zeros(len(xs), dtype=bool),
                                      region=region._native if region is not None else None)
-        return cls(native, target, DataQualityReport(json.loads(rep), crs=target, tz=tz), tz=tz, source=source)
+        return cls(native, target, DataQualityReport.from_native(rep, crs=target, tz=tz), tz=tz, source=source)
 
     # ---------------------------------------------------------------- access
     def __len__(self) -> int:
@@ -437,9 +447,7 @@ class Incidents:
         wanted = [names] if isinstance(names, str) else list(names)
         unknown = [n for n in wanted if n not in self.categories]
         if unknown:
-            raise InvalidParameterError(
-                f"invalid parameter `names`: unknown categories {unknown}; available: {self.categories}"
-            )
+            raise param_error("names", f"unknown categories {unknown}; available: {self.categories}")
         return self._wrap(self._native.with_categories([self.categories.index(n) for n in wanted]))
 
     def origin(self, names: str | Iterable[str]) -> Incidents:
@@ -447,7 +455,7 @@ class Incidents:
         wanted = [names] if isinstance(names, str) else list(names)
         for n in wanted:
             if n not in ORIGINS:
-                raise InvalidParameterError(f"invalid parameter `names`: {n!r} is not one of {ORIGINS}")
+                raise param_error("names", f"{n!r} is not one of {ORIGINS}")
         return self._wrap(self._native.with_origins([ORIGINS.index(n) for n in wanted]))
 
     def to_frame(self) -> pd.DataFrame:
@@ -537,7 +545,7 @@ def _origin_codes(
     n = len(df)
     if origin is None:
         if origin_map is not None:
-            raise InvalidParameterError("invalid parameter `origin_map`: given without an origin= column")
+            raise param_error("origin_map", "given without an origin= column")
         return np.full(n, ORIGINS.index(default_origin), dtype=np.uint8)
     col = df[origin]
     missing = col.isna().to_numpy()
@@ -547,9 +555,7 @@ def _origin_codes(
     else:
         for k, v in origin_map.items():
             if v not in ORIGINS:
-                raise InvalidParameterError(
-                    f"invalid parameter `origin_map`: {k!r} maps to {v!r}, which is not one of {ORIGINS}"
-                )
+                raise param_error("origin_map", f"{k!r} maps to {v!r}, which is not one of {ORIGINS}")
         mapped = col.map(dict(origin_map))
     unmapped = mapped.isna().to_numpy() & ~missing
     if unmapped.any():

@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import _native
+from . import _check, _native
 from ._time import to_utc_seconds
-from .exceptions import EmptyInputError, InvalidParameterError, param_error, too_large_error
+from .exceptions import EmptyInputError, param_error, too_large_error
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -64,9 +64,7 @@ def _counts(grid: Grid, incidents: Incidents | np.ndarray) -> np.ndarray:
     if isinstance(incidents, np.ndarray):
         arr = np.asarray(incidents, dtype=np.float64).ravel()
         if arr.size != grid.n_cells:
-            raise InvalidParameterError(
-                f"invalid parameter `test`: {arr.size} counts but the grid has {grid.n_cells} cells"
-            )
+            raise param_error("test", f"{arr.size} counts but the grid has {grid.n_cells} cells")
         return arr
     return grid.counts(incidents).ravel()
 
@@ -74,10 +72,8 @@ def _counts(grid: Grid, incidents: Incidents | np.ndarray) -> np.ndarray:
 def _coverages(coverage: float | Iterable[float]) -> list[float]:
     cov = [float(coverage)] if np.ndim(coverage) == 0 else [float(c) for c in coverage]  # type: ignore[arg-type]
     if not cov:
-        raise InvalidParameterError("invalid parameter `coverage`: give at least one coverage in (0, 1]")
-    for c in cov:
-        if not 0 < c <= 1:
-            raise InvalidParameterError(f"invalid parameter `coverage`: each coverage must be in (0, 1], got {c}")
+        raise param_error("coverage", "give at least one coverage in (0, 1]")
+    # The domain (0, 1] of each coverage is checked by the Rust core, which names `coverage`.
     return cov
 
 
@@ -271,17 +267,17 @@ def _calibration_frame(rows: Sequence[_native.CalibrationBin]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------- backtest
 def _timedelta(value: Any, name: str) -> pd.Timedelta:
     if value is None or isinstance(value, (bool, np.bool_)):
-        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D'")
+        raise param_error(name, f"{value!r} is not a duration such as '7D'")
     try:
         td = pd.Timedelta(value)
     except (ValueError, TypeError, OverflowError) as e:
-        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D' ({e})") from e
+        raise param_error(name, f"{value!r} is not a duration such as '7D' ({e})") from e
     if td is pd.NaT or pd.isna(td):
-        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration such as '7D'")
+        raise param_error(name, f"{value!r} is not a duration such as '7D'")
     if td > pd.Timedelta(days=200 * 365):
-        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is longer than 200 years")
+        raise param_error(name, f"{value!r} is longer than 200 years")
     if td <= pd.Timedelta(0):
-        raise InvalidParameterError(f"invalid parameter `{name}`: must be positive, got {value!r}")
+        raise param_error(name, f"must be positive, got {value!r}")
     return td
 
 
@@ -378,30 +374,31 @@ def backtest(
     window_td = _timedelta(train_window, "train_window")
     covs = _coverages(coverage)
     if not isinstance(bootstrap, (int, np.integer)) or isinstance(bootstrap, bool) or bootstrap < 0:
-        raise InvalidParameterError(f"invalid parameter `bootstrap`: must be an integer >= 0, got {bootstrap!r}")
+        raise param_error("bootstrap", f"must be an integer >= 0, got {bootstrap!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise param_error("seed", f"must be a non-negative integer, got {seed!r}")
-    if not 0 < confidence < 1:
-        raise InvalidParameterError(f"invalid parameter `confidence`: must be in (0, 1), got {confidence}")
+    # The Rust core owns the domains of `bootstrap` and `confidence` (and of each coverage):
+    # ask it now, on no values, so that a bad one fails before any model is fitted.
+    _native.bootstrap_mean_interval(np.empty(0), int(bootstrap), _check.number("confidence", confidence),
+                                    int(seed), 0)
+    _native.evaluate_metrics(grid._native, np.zeros(grid.n_cells), np.zeros(grid.n_cells), covs, None)
     if len(incidents) == 0:
         raise EmptyInputError("empty input: no incidents to backtest on")
     if incidents.crs != grid.crs:
-        raise InvalidParameterError("invalid parameter `grid`: its CRS differs from the incidents' CRS")
+        raise param_error("grid", "its CRS differs from the incidents' CRS")
     tz = incidents.tz
     t0 = pd.Timestamp(to_utc_seconds(start, tz, "start"), unit="s", tz="UTC").tz_convert(tz)
     t1 = pd.Timestamp(to_utc_seconds(end, tz, "end"), unit="s", tz="UTC").tz_convert(tz)
     if t1 <= t0:
-        raise InvalidParameterError(f"invalid parameter `end`: {t1} is not after start {t0}")
+        raise param_error("end", f"{t1} is not after start {t0}")
     first, last = incidents.time_span  # type: ignore[misc]
     if t0 <= first:
-        raise InvalidParameterError(
-            f"invalid parameter `start`: the first origin {t0} is not after the first incident ({first}); "
-            "models need training data before each origin"
+        raise param_error(
+            "start",
+            f"the first origin {t0} is not after the first incident ({first}); models need training data before each origin",
         )
     if t1 > last + pd.Timedelta(seconds=1):
-        raise InvalidParameterError(
-            f"invalid parameter `end`: {t1} is after the last incident ({last}); test windows would be empty"
-        )
+        raise param_error("end", f"{t1} is after the last incident ({last}); test windows would be empty")
     n_origins = _check_origins(t0, t1, step_td, max_origins, int(bootstrap))
     origins = [t0 + k * step_td for k in range(n_origins)]
     labelled = _labels(models)
@@ -507,7 +504,7 @@ class BacktestResult:
         interval, and the share of origins where the model scored higher."""
         base = baseline or self.baseline
         if base not in self.models:
-            raise InvalidParameterError(f"invalid parameter `baseline`: {base!r} is not one of {self.models}")
+            raise param_error("baseline", f"{base!r} is not one of {self.models}")
         f = self.frame[self.frame["n_test"] > 0]
         task = 0
         wide = f.pivot_table(index=["origin", "coverage", "metric"], columns="model", values="value", dropna=False)
@@ -550,7 +547,7 @@ class BacktestResult:
                 ax.plot(g["origin"], g["value"], marker=".", label=label)
             ax.set_ylabel(f"{metric} at {cov:.0%} coverage")
         else:
-            raise InvalidParameterError(f"invalid parameter `kind`: 'curves' or 'time', got {kind!r}")
+            raise param_error("kind", f"'curves' or 'time', got {kind!r}")
         ax.legend()
         return ax
 

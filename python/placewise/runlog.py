@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _native
 from ._jsonable import dumps, jsonable
-from .exceptions import InvalidParameterError, PlacewiseIOError
+from .exceptions import InvalidParameterError, PlacewiseIOError, param_error
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,7 @@ def _key_text(key: Any, name: str) -> str:
             raise PlacewiseIOError(f"could not read the key file {path}: {e.strerror or e}") from None
     if isinstance(key, str):
         return key
-    raise InvalidParameterError(
-        f"invalid parameter `{name}`: expected a path, PEM text, 64 hex digits or 32 bytes, got {type(key).__name__}"
-    )
+    raise param_error(name, f"expected a path, PEM text, 64 hex digits or 32 bytes, got {type(key).__name__}")
 
 
 def _is_hex64(s: str) -> bool:
@@ -104,11 +102,11 @@ class RunLog:
         ``InvalidParameterError`` for a record that is not a mapping or sets a key the log writes
         itself (index, prev, library_version, logged_at_unix_s, checkpoint)."""
         if not isinstance(record, Mapping):
-            raise InvalidParameterError(f"invalid parameter `record`: expected a dict, got {type(record).__name__}")
+            raise param_error("record", f"expected a dict, got {type(record).__name__}")
         try:
             text = dumps(record)
         except TypeError as e:
-            raise InvalidParameterError(f"invalid parameter `record`: not JSON-serialisable ({e})") from None
+            raise param_error("record", f"not JSON-serialisable ({e})") from None
         out: dict[str, Any] = json.loads(self._native.append(text))
         return out
 
@@ -125,7 +123,7 @@ class RunLog:
 
             expected_records = integer("expected_records", expected_records, 0)
         if expected_head is not None and not isinstance(expected_head, str):
-            raise InvalidParameterError(f"invalid parameter `expected_head`: expected a hex string, got {expected_head!r}")
+            raise param_error("expected_head", f"expected a hex string, got {expected_head!r}")
         return LogVerification(*self._native.verify(expected_head, expected_records))
 
     def verify_signed(self, public_keys: Any) -> LogVerification:
@@ -210,7 +208,7 @@ def hash_params(params: Any) -> str:
     try:
         return _native.hash_json(dumps(params))
     except TypeError as e:
-        raise InvalidParameterError(f"invalid parameter `params`: not JSON-serialisable ({e})") from None
+        raise param_error("params", f"not JSON-serialisable ({e})") from None
 
 
 def hash_any(obj: Any) -> str:

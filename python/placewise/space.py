@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import os
 import warnings
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ import pyproj
 
 from . import _check, _native
 from ._crs import as_crs, target_for
-from .exceptions import DataValidationError, EmptyInputError, InvalidParameterError, PlacewiseWarning, param_error
+from .exceptions import DataValidationError, EmptyInputError, PlacewiseWarning, param_error
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -58,7 +57,7 @@ def dominant_polygon(layer: gpd.GeoDataFrame, grid: Grid, name: str = "layer") -
 
 def _projected(gdf: gpd.GeoDataFrame, crs: Any) -> tuple[gpd.GeoDataFrame, pyproj.CRS]:
     if gdf.crs is None:
-        raise InvalidParameterError("invalid parameter `gdf`: the layer has no CRS; set one with set_crs()")
+        raise param_error("gdf", "the layer has no CRS; set one with set_crs()")
     src = pyproj.CRS.from_user_input(gdf.crs)
     if crs is None:
         c = gdf.geometry.union_all().representative_point() if len(gdf) else None
@@ -92,7 +91,7 @@ class Region:
         for i, g in enumerate(proj.geometry):
             polys += _polygons(g, i)
         if not polys:
-            raise InvalidParameterError("invalid parameter `region`: the layer has no polygons with area")
+            raise param_error("region", "the layer has no polygons with area")
         return cls(_native.Region.from_polygons(polys), target, name)
 
     @classmethod
@@ -109,7 +108,7 @@ class Region:
         from ._crs import is_metric_projected
 
         if not is_metric_projected(c):
-            raise InvalidParameterError(f"invalid parameter `crs`: {c.name} is not projected in metres")
+            raise param_error("crs", f"{c.name} is not projected in metres")
         return cls(_native.Region.from_bounds(x0, y0, x1, y1), c)
 
     @property
@@ -152,7 +151,7 @@ class Grid:
 
     def __init__(self, region: Region, cell_size: float = 150.0, max_cells: int | None = None) -> None:
         if not isinstance(region, Region):
-            raise InvalidParameterError(f"invalid parameter `region`: expected a Region, got {type(region).__name__}")
+            raise param_error("region", f"expected a Region, got {type(region).__name__}")
         cs = _check.number("cell_size", cell_size)
         mc = _check.U64_MAX if max_cells is None else _check.integer("max_cells", max_cells, 1)
         self.region = region
@@ -212,9 +211,7 @@ class Grid:
 
         Refuses incidents in another CRS (their points would silently miss every cell)."""
         if not incidents.crs.equals(self.crs):
-            raise InvalidParameterError(
-                f"invalid parameter `incidents`: their CRS ({incidents.crs.name}) differs from the grid's ({self.crs.name})"
-            )
+            raise param_error("incidents", f"their CRS ({incidents.crs.name}) differs from the grid's ({self.crs.name})")
         w = incidents._native.weight
         c, _missed = self._native.counts(incidents.x, incidents.y, w)
         return c
@@ -255,7 +252,7 @@ def areal_weights(layer: gpd.GeoDataFrame, grid: Grid, id_column: str | None = N
     if len(layer) == 0:
         raise EmptyInputError("empty input: the polygon layer has no features")
     if layer.crs is None:
-        raise InvalidParameterError("invalid parameter `layer`: the layer has no CRS; set one with set_crs()")
+        raise param_error("layer", "the layer has no CRS; set one with set_crs()")
     if id_column is not None and id_column not in layer.columns:
         raise DataValidationError(f"invalid data: column `{id_column}` (id_column) is not in the layer")
     proj = layer.to_crs(grid.crs)
@@ -300,7 +297,7 @@ class Population:
             raise EmptyInputError("empty input: the area layer has no features")
         groups = list(groups)
         if not groups:
-            raise InvalidParameterError("invalid parameter `groups`: name at least one group column")
+            raise param_error("groups", "name at least one group column")
         missing = [g for g in groups if g not in areas.columns]
         if missing:
             raise DataValidationError(
@@ -320,12 +317,16 @@ class Population:
             )
         proj = areas.to_crs(grid.crs) if areas.crs is not None else None
         if proj is None:
-            raise InvalidParameterError("invalid parameter `areas`: the layer has no CRS; set one with set_crs()")
+            raise param_error("areas", "the layer has no CRS; set one with set_crs()")
         layer = [_polygons(g, i) for i, g in enumerate(proj.geometry)]
         counts, rep = _native.distribute_population(grid._native, layer, np.ascontiguousarray(vals), groups)
-        report = json.loads(rep)
-        report["areas_missing_grid"] = [ids[i] for i in report["areas_missing_grid"]]
-        report["areas_partly_outside"] = [(ids[i], s) for i, s in report["areas_partly_outside"]]
+        report: dict[str, Any] = {
+            "n_areas": rep.n_areas,
+            "input_total": rep.input_total.tolist(),
+            "allocated_total": rep.allocated_total.tolist(),
+            "areas_missing_grid": [ids[i] for i in rep.areas_missing_grid],
+            "areas_partly_outside": [(ids[i], s) for i, s in rep.areas_partly_outside],
+        }
         if len(report["areas_missing_grid"]) == len(ids):
             raise DataValidationError(
                 "invalid data: column `geometry`: no area overlaps the grid's active cells; are the layer and the "

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from . import _native
-from .exceptions import InvalidParameterError
+from . import _check, _native
+from .exceptions import param_error
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -62,32 +62,26 @@ _BIN_LABELS = {
 _BIN_COLOURS = {3: "#d62f27", 2: "#ed7551", 1: "#fab984", 0: "#eeeeee", -1: "#c0ccbe", -2: "#849eba", -3: "#4575b5"}
 
 
-def _param(name: str, reason: str) -> InvalidParameterError:
-    e = InvalidParameterError(f"invalid parameter `{name}`: {reason}")
-    e.name, e.reason = name, reason
-    return e
-
-
 def _int_param(value: Any, name: str, minimum: int, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise _param(name, f"must be an integer, got {value!r}")
+        raise param_error(name, f"must be an integer, got {value!r}")
     if int(value) < minimum:
-        raise _param(name, f"must be at least {minimum}, got {value}")
+        raise param_error(name, f"must be at least {minimum}, got {value}")
     return int(value)
 
 
 def _correction(correction: str | None) -> str:
     if correction not in _CORRECTIONS:
-        raise _param("correction", f'must be "fdr_bh", "holm" or None, got {correction!r}')
+        raise param_error("correction", f'must be "fdr_bh", "holm" or None, got {correction!r}')
     return "none" if correction is None else correction
 
 
 def _alpha(alpha: Any) -> float:
     a = float(alpha)
     if not 0.0 < a < 1.0:
-        raise _param("alpha", f"must lie in (0, 1), got {alpha!r}")
+        raise param_error("alpha", f"must lie in (0, 1), got {alpha!r}")
     return a
 
 
@@ -98,7 +92,7 @@ def adjust_pvalues(p: Any, method: str = "fdr_bh") -> np.ndarray:
     ``scipy.stats.false_discovery_control(p, method="bh")`` and to statsmodels' Holm.
     """
     if method not in ("fdr_bh", "holm", "none"):
-        raise _param("method", f'must be "fdr_bh", "holm" or "none", got {method!r}')
+        raise param_error("method", f'must be "fdr_bh", "holm" or "none", got {method!r}')
     arr = np.ascontiguousarray(p, dtype=np.float64).ravel()
     return _native.adjust_p(arr, method)
 
@@ -130,23 +124,23 @@ class GiStarResult:
     * ``significant`` — ``p_corrected <= alpha``.
     """
 
-    def __init__(self, *, raw: dict[str, Any], grid: Grid, values: np.ndarray, distance: float, permutations: int | None,
+    def __init__(self, *, raw: _native.GiStarResult, grid: Grid, values: np.ndarray, distance: float, permutations: int | None,
                  seed: int, correction: str | None, alpha: float) -> None:
         self.grid = grid
-        self.cell_ids: np.ndarray = raw["cell_ids"]
+        self.cell_ids: np.ndarray = raw.cell_ids
         self.values: np.ndarray = values.ravel()[self.cell_ids]
-        self.z: np.ndarray = raw["z"]
-        self.p: np.ndarray = raw["p"]
-        self.p_sim: np.ndarray | None = raw["p_sim"]
-        self.p_tested: np.ndarray = raw["p_tested"]
-        self.p_corrected: np.ndarray = raw["p_corrected"]
-        self.bins: np.ndarray = raw["bins"]
-        self.n_neighbours: np.ndarray = raw["n_neighbours"]
-        self.n_islands: int = raw["n_islands"]
-        self.mean: float = raw["mean"]
-        self.std: float = raw["std"]
+        self.z: np.ndarray = raw.z
+        self.p: np.ndarray = raw.p
+        self.p_sim: np.ndarray | None = raw.p_sim
+        self.p_tested: np.ndarray = raw.p_tested
+        self.p_corrected: np.ndarray = raw.p_corrected
+        self.bins: np.ndarray = raw.bins
+        self.n_neighbours: np.ndarray = raw.n_neighbours
+        self.n_islands: int = raw.n_islands
+        self.mean: float = raw.mean
+        self.std: float = raw.std
         self.distance = distance
-        self.weights: str = raw["weights"]
+        self.weights: str = raw.weights
         self.permutations = permutations
         self.seed = seed
         self.correction = correction
@@ -309,20 +303,20 @@ def gi_star(
 
     if isinstance(counts, Surface):
         if grid is not None and grid is not counts.grid:
-            raise _param("grid", "give either a Surface or an array with grid=, not a Surface and another grid")
+            raise param_error("grid", "give either a Surface or an array with grid=, not a Surface and another grid")
         values, grid = counts.values, counts.grid
     else:
         if grid is None:
-            raise _param("grid", "an array of counts needs the grid it lives on (grid=)")
+            raise param_error("grid", "an array of counts needs the grid it lives on (grid=)")
         values = np.asarray(counts, dtype=np.float64)
         if values.shape != grid.shape:
-            raise _param("counts", f"shape {values.shape} does not match the grid's (ny, nx) = {grid.shape}")
+            raise param_error("counts", f"shape {values.shape} does not match the grid's (ny, nx) = {grid.shape}")
     perms = _int_param(permutations, "permutations", 1, allow_none=True)
     seed_ = _int_param(seed, "seed", 0)
     corr = _correction(correction)
     a = _alpha(alpha)
     if weights not in ("binary", "inverse_distance"):
-        raise _param("weights", f'must be "binary" or "inverse_distance", got {weights!r}')
+        raise param_error("weights", f'must be "binary" or "inverse_distance", got {weights!r}')
     d = float(distance)
     values = np.ascontiguousarray(values, dtype=np.float64)
     raw = _native.gi_star(values, grid._native, d, weights, perms, seed_, corr)
@@ -342,20 +336,20 @@ class EmergingHotspots:
     start of each step in the incidents' time zone.
     """
 
-    def __init__(self, *, raw: dict[str, Any], grid: Grid, tz: str, step: pd.Timedelta, distance: float, time_steps: int,
+    def __init__(self, *, raw: _native.EmergingResult, grid: Grid, tz: str, step: pd.Timedelta, distance: float, time_steps: int,
                  alpha: float, correction: str | None, threshold: float) -> None:
         from ._time import seconds_to_timestamps
 
         self.grid = grid
-        self.cell_ids: np.ndarray = raw["cell_ids"]
-        self.steps: pd.DatetimeIndex = seconds_to_timestamps(raw["starts"], tz)
+        self.cell_ids: np.ndarray = raw.cell_ids
+        self.steps: pd.DatetimeIndex = seconds_to_timestamps(raw.starts, tz)
         self.step = step
-        self.counts: np.ndarray = raw["counts"]
-        self.z: np.ndarray = raw["z"]
-        self.p: np.ndarray = raw["p"]
-        self.p_corrected: np.ndarray = raw["p_corrected"]
-        self.category_codes: np.ndarray = raw["category"]
-        self.n_ignored: int = raw["n_ignored"]
+        self.counts: np.ndarray = raw.counts
+        self.z: np.ndarray = raw.z
+        self.p: np.ndarray = raw.p
+        self.p_corrected: np.ndarray = raw.p_corrected
+        self.category_codes: np.ndarray = raw.category
+        self.n_ignored: int = raw.n_ignored
         self.distance = distance
         self.time_steps = time_steps
         self.alpha = alpha
@@ -365,8 +359,8 @@ class EmergingHotspots:
         self.categories = pd.DataFrame({
             "cell_id": self.cell_ids, "x": x, "y": y,
             "category": pd.Categorical([EMERGING_CATEGORIES[c] for c in self.category_codes], categories=EMERGING_CATEGORIES),
-            "n_hot": raw["n_hot"], "n_cold": raw["n_cold"], "final_z": self.z[-1] if len(self.z) else np.nan,
-            "trend_s": raw["trend_s"], "trend_tau": raw["trend_tau"], "trend_z": raw["trend_z"], "trend_p": raw["trend_p"],
+            "n_hot": raw.n_hot, "n_cold": raw.n_cold, "final_z": self.z[-1] if len(self.z) else np.nan,
+            "trend_s": raw.trend_s, "trend_tau": raw.trend_tau, "trend_z": raw.trend_z, "trend_p": raw.trend_p,
             "total_count": self.counts.sum(axis=0),
         })
 
@@ -453,17 +447,17 @@ def emerging_hotspots(
 
     td = pd.Timedelta(step)
     step_s = int(td.total_seconds())
-    if step_s <= 0 or td != pd.Timedelta(seconds=step_s):
-        raise _param("step", f"must be a positive whole number of seconds, got {step!r}")
+    if td != pd.Timedelta(seconds=step_s):
+        raise param_error("step", f"must be a whole number of seconds, got {step!r}")
     d = float(grid.cell_size * 1.5 if distance is None else distance)
     ts = _int_param(time_steps, "time_steps", 0)
-    a = _alpha(alpha)
+    a = _check.number("alpha", alpha)  # its domain (0, 1) is checked by the core, with step's and distance's
     corr = _correction(correction)
     s = None if start is None else incidents._seconds(start, "start")
     e = None if end is None else incidents._seconds(end, "end")
     raw = _native.emerging_hotspots(incidents._native, grid._native, step_s, d, s, e, ts, a, corr, float(threshold))
-    if len(raw["starts"]) < 10:
-        warnings.warn(f"only {len(raw['starts'])} time steps; ESRI recommends at least 10 for the trend test",
+    if len(raw.starts) < 10:
+        warnings.warn(f"only {len(raw.starts)} time steps; ESRI recommends at least 10 for the trend test",
                       UserWarning, stacklevel=2)
     return EmergingHotspots(raw=raw, grid=grid, tz=incidents.tz, step=td, distance=d, time_steps=int(ts or 0), alpha=a,
                             correction=correction, threshold=float(threshold))
@@ -474,17 +468,17 @@ def emerging_hotspots(
 
 def _bands(bands: Any, name: str, point_first: bool) -> list[tuple[float, float]]:
     if isinstance(bands, (str, bytes)) or not isinstance(bands, Sequence | np.ndarray):
-        raise _param(name, f"must be a list of edges or of (lo, hi) pairs, got {bands!r}")
+        raise param_error(name, f"must be a list of edges or of (lo, hi) pairs, got {bands!r}")
     items = list(bands)
     if not items:
-        raise _param(name, "needs at least one band")
+        raise param_error(name, "needs at least one band")
     if all(isinstance(b, numbers.Real) for b in items):
         edges = [float(b) for b in items]
         if len(edges) < 2 and not (point_first and edges == [0.0]):
-            raise _param(name, "a list of edges needs at least two values")
+            raise param_error(name, "a list of edges needs at least two values")
         for a, b in zip(edges, edges[1:]):
             if not b > a:
-                raise _param(name, f"edges must be strictly increasing, got {edges}")
+                raise param_error(name, f"edges must be strictly increasing, got {edges}")
         out = [(0.0, 0.0)] if point_first and edges[0] == 0.0 else []
         return out + list(zip(edges, edges[1:]))
     pairs = []
@@ -493,7 +487,7 @@ def _bands(bands: Any, name: str, point_first: bool) -> list[tuple[float, float]
             lo, hi = b
             pairs.append((float(lo), float(hi)))
         except (TypeError, ValueError) as err:
-            raise _param(name, f"each band must be a (lo, hi) pair, got {b!r}") from err
+            raise param_error(name, f"each band must be a (lo, hi) pair, got {b!r}") from err
     return pairs
 
 
@@ -513,20 +507,20 @@ class KnoxResult:
     excess of pairs). The last space and time bands are "beyond" the largest edge.
     """
 
-    def __init__(self, *, raw: dict[str, Any], space_bands: list[tuple[float, float]], time_bands: list[tuple[float, float]],
+    def __init__(self, *, raw: _native.KnoxResult, space_bands: list[tuple[float, float]], time_bands: list[tuple[float, float]],
                  permutations: int, seed: int) -> None:
         self.space_bands = space_bands
         self.time_bands = time_bands
         self.permutations = permutations
         self.seed = seed
-        self.n_events: int = raw["n_events"]
-        self.n_pairs: int = raw["n_pairs"]
-        self.close_pairs: int = raw["close_pairs"]
+        self.n_events: int = raw.n_events
+        self.n_pairs: int = raw.n_pairs
+        self.close_pairs: int = raw.close_pairs
         s_lab = [_label(lo, hi, "m", k == 0, "same location") for k, (lo, hi) in enumerate(space_bands)]
         s_lab.append(f"> {space_bands[-1][1]:g} m")
         t_lab = [_label(lo, hi, "days", k == 0, "same time") for k, (lo, hi) in enumerate(time_bands)]
         t_lab.append(f"> {time_bands[-1][1]:g} days")
-        s_idx, t_idx = raw["space"], raw["time"]
+        s_idx, t_idx = raw.space, raw.time
         s_lo = [b[0] for b in space_bands] + [space_bands[-1][1]]
         s_hi = [b[1] for b in space_bands] + [np.inf]
         t_lo = [b[0] for b in time_bands] + [time_bands[-1][1]]
@@ -536,8 +530,8 @@ class KnoxResult:
             "space_lo_m": [s_lo[i] for i in s_idx], "space_hi_m": [s_hi[i] for i in s_idx],
             "time_band": pd.Categorical([t_lab[i] for i in t_idx], categories=t_lab, ordered=True),
             "time_lo_days": [t_lo[i] for i in t_idx], "time_hi_days": [t_hi[i] for i in t_idx],
-            "observed": raw["observed"].astype(np.int64), "expected": raw["expected"],
-            "expected_exact": raw["expected_exact"], "knox_ratio": raw["ratio"], "p": raw["p"],
+            "observed": raw.observed.astype(np.int64), "expected": raw.expected,
+            "expected_exact": raw.expected_exact, "knox_ratio": raw.ratio, "p": raw.p,
         })
 
     def pivot(self, column: str = "knox_ratio") -> pd.DataFrame:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .exceptions import InvalidParameterError
+from .exceptions import param_error
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -40,11 +40,9 @@ class Surface:
     ) -> None:
         values = np.asarray(values, dtype=np.float64)
         if values.shape != grid.shape:
-            raise InvalidParameterError(
-                f"invalid parameter `values`: shape {values.shape} does not match the grid's (ny, nx) = {grid.shape}"
-            )
+            raise param_error("values", f"shape {values.shape} does not match the grid's (ny, nx) = {grid.shape}")
         if np.isnan(values).any():
-            raise InvalidParameterError("invalid parameter `values`: contains NaN")
+            raise param_error("values", "contains NaN")
         self.values = values
         self.grid = grid
         self.model = model
@@ -72,7 +70,7 @@ class Surface:
     def top(self, k: int) -> pd.DataFrame:
         """The ``k`` highest-valued active cells: cell_id, value, x, y (centre), rank."""
         if not isinstance(k, (int, np.integer)) or k < 0:
-            raise InvalidParameterError(f"invalid parameter `k`: must be a non-negative integer, got {k!r}")
+            raise param_error("k", f"must be a non-negative integer, got {k!r}")
         ids = self.ranking()[: int(k)]
         x, y = self.grid.centres(ids)
         return pd.DataFrame({"cell_id": ids, "value": self.values.ravel()[ids], "x": x, "y": y, "rank": np.arange(1, len(ids) + 1)})

@@ -36,13 +36,13 @@
 //! ```
 
 use rand_distr::{Binomial, Distribution, Poisson};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::montecarlo::simulate;
 use crate::{Error, Result};
 
 /// Which incidents feed the urn.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Update {
     /// Only incidents discovered in the patrolled region.
@@ -96,7 +96,7 @@ impl Default for EnsignParams {
 }
 
 /// Result of [`ensign_urn`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnsignResult {
     /// Share of balls of colour A after each draw, `runs` rows of `draws + 1` (row-major; the
     /// first value of each row is the prior share).

@@ -55,8 +55,9 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use rstar::RTree;
 
+use crate::constraints::{check, KDE};
 use crate::data::Incidents;
-use crate::error::{require_positive, Error, Result};
+use crate::error::{Error, Result};
 use crate::models::kde_binned::{binned, choose_plan, plan_error_bound};
 use crate::models::kde_exact::{exact, Bw};
 use crate::models::window::{training_range, DAY_S};
@@ -228,17 +229,12 @@ impl Kde {
         if incidents.is_empty() {
             return Err(Error::empty("no training incidents"));
         }
-        if params.cutoff.is_nan() || params.cutoff <= 0.0 {
-            return Err(Error::param(
-                "cutoff",
-                format!("must be > 0 (bandwidths), got {}", params.cutoff),
-            ));
-        }
+        check(KDE, "cutoff", params.cutoff)?;
         if let Some(d) = params.window_days {
-            require_positive("window_days", d)?;
+            check(KDE, "window_days", d)?;
         }
         if let Some(d) = params.half_life_days {
-            require_positive("half_life_days", d)?;
+            check(KDE, "half_life_days", d)?;
         }
         let w: Vec<f64> = (0..incidents.len())
             .map(|i| incidents.weight_of(i))
@@ -247,7 +243,7 @@ impl Kde {
         let mut point_bandwidths = None;
         let mut cv_scores = None;
         let bandwidth_m = match &params.bandwidth {
-            Bandwidth::Fixed(h) => require_positive("bandwidth", *h)?,
+            Bandwidth::Fixed(h) => check(KDE, "bandwidth", *h)?,
             Bandwidth::Scott => rule_of_thumb(x, y, &w, false)?,
             Bandwidth::Silverman => rule_of_thumb(x, y, &w, true)?,
             Bandwidth::CrossValidated(list) => {
@@ -574,7 +570,7 @@ pub(crate) fn loo_likelihood(
         return Err(Error::param("bandwidth", "the bandwidth list is empty"));
     }
     for &h in list {
-        require_positive("bandwidth", h)?;
+        check(KDE, "bandwidth", h)?;
     }
     let n = x.len();
     if n < 2 {
@@ -681,10 +677,8 @@ pub(crate) fn loo_likelihood(
 
 /// Distance from each incident to its `k`-th nearest other incident, floored at `min_m`.
 pub(crate) fn knn_bandwidths(x: &[f64], y: &[f64], k: usize, min_m: f64) -> Result<Vec<f64>> {
-    if k == 0 {
-        return Err(Error::param("k", "must be at least 1"));
-    }
-    require_positive("min_bandwidth", min_m)?;
+    check(KDE, "k", k as f64)?;
+    check(KDE, "min_bandwidth", min_m)?;
     if x.len() <= k {
         return Err(Error::param(
             "k",

@@ -20,8 +20,9 @@ use std::sync::Arc;
 
 use ndarray::Array2;
 
+use crate::constraints::{check, NAIVE};
 use crate::data::Incidents;
-use crate::error::{require_positive, Error, Result};
+use crate::error::{Error, Result};
 use crate::models::window::training_range;
 use crate::space::Grid;
 use crate::surface::Surface;
@@ -56,7 +57,7 @@ impl Naive {
             return Err(Error::empty("no training incidents"));
         }
         if let Some(d) = params.window_days {
-            require_positive("window_days", d)?;
+            check(NAIVE, "window_days", d)?;
         }
         Ok(Naive {
             params,

@@ -23,8 +23,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::constraints::{check, RETROSPECTIVE};
 use crate::data::Incidents;
-use crate::error::{require_positive, Error, Result};
+use crate::error::{Error, Result};
 use crate::models::kde::Kernel;
 use crate::models::kde_exact::{exact, Bw};
 use crate::models::window::training_range;
@@ -67,8 +68,8 @@ impl RetrospectiveHotspot {
         if incidents.is_empty() {
             return Err(Error::empty("no training incidents"));
         }
-        require_positive("bandwidth", params.bandwidth_m)?;
-        require_positive("window_days", params.window_days)?;
+        check(RETROSPECTIVE, "bandwidth", params.bandwidth_m)?;
+        check(RETROSPECTIVE, "window_days", params.window_days)?;
         Ok(RetrospectiveHotspot {
             params,
             incidents,

@@ -1,21 +1,22 @@
 //! Bindings for `crate::audit`: disparity, concentration, the Ensign urn, audit policy.
 //!
-//! Disparity and concentration return the typed result classes of `results.rs`; the urn still
-//! returns its summary as JSON next to a numpy array of trajectories. The Python layer
+//! Disparity and concentration return the typed result classes of `results.rs`, the urn that of
+//! `stat_results.rs`; policy checks take the typed `AuditSummary`. The Python layer
 //! (`placewise.audit`) builds DataFrames from them.
 
 use std::sync::Arc;
 
-use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use crate::audit::{
     concentration as core_concentration, disparity as core_disparity, ensign_urn as core_urn,
-    AuditPolicy, AuditSummary, ConcentrationParams, DisparityInput, DisparityParams, EnsignParams,
-    Reference, Update,
+    AuditPolicy, ConcentrationParams, DisparityInput, DisparityParams, EnsignParams, Reference,
+    Update,
 };
-use crate::python::results::{PyConcentration, PyDisparity};
-use crate::python::utils::{detached, owned};
+use crate::python::results::{PyAuditSummary, PyConcentration, PyDisparity};
+use crate::python::stat_results::PyEnsign;
+use crate::python::utils::detached;
 use crate::Error;
 
 fn to_json<T: serde::Serialize>(v: &T) -> crate::Result<String> {
@@ -93,14 +94,13 @@ fn concentration(
     .map(PyConcentration::new)
 }
 
-/// The Ensign et al. (2018) urn; returns (trajectories (runs, draws + 1), result JSON without
-/// the trajectories).
+/// The Ensign et al. (2018) urn.
 #[pyfunction]
 #[pyo3(signature = (rates, prior, draws=1000, runs=200, update="discovered", reported_share=0.5,
                     decay=0.0, correction=false, tolerance=0.02, seed=0))]
 #[allow(clippy::too_many_arguments)]
-fn ensign_urn<'py>(
-    py: Python<'py>,
+fn ensign_urn(
+    py: Python<'_>,
     rates: (f64, f64),
     prior: (f64, f64),
     draws: usize,
@@ -111,7 +111,7 @@ fn ensign_urn<'py>(
     correction: bool,
     tolerance: f64,
     seed: u64,
-) -> PyResult<(Bound<'py, PyArray2<f64>>, String)> {
+) -> PyResult<PyEnsign> {
     let update = match update {
         "discovered" => Update::Discovered,
         "reported" => Update::Reported,
@@ -135,23 +135,13 @@ fn ensign_urn<'py>(
         tolerance,
         seed,
     };
-    let (traj, json) = detached(py, move || {
-        let mut r = core_urn(&params)?;
-        let traj = std::mem::take(&mut r.trajectories);
-        Ok((traj, to_json(&r)?))
-    })?;
-    let arr = owned(py, traj).reshape([runs, draws + 1])?;
-    Ok((arr, json))
+    detached(py, move || core_urn(&params)).map(PyEnsign::new)
 }
 
 /// Audit policy thresholds (see `audits/policy.toml`).
 #[pyclass(name = "AuditPolicy", module = "placewise._native", frozen)]
 pub(crate) struct PyAuditPolicy {
     pub(crate) inner: Arc<AuditPolicy>,
-}
-
-fn summary(json: &str) -> crate::Result<AuditSummary> {
-    serde_json::from_str(json).map_err(|e| Error::param("summary", e.to_string()))
 }
 
 #[pymethods]
@@ -189,18 +179,17 @@ impl PyAuditPolicy {
             inner: Arc::new(AuditPolicy::from_file(path)?),
         })
     }
-    /// Failed checks for a summary given as JSON.
-    fn check(&self, summary_json: &str) -> PyResult<Vec<String>> {
-        Ok(self.inner.check(&summary(summary_json)?))
+    /// Failed checks for a summary.
+    fn check(&self, summary: PyRef<'_, PyAuditSummary>) -> Vec<String> {
+        self.inner.check(&summary.inner)
     }
     /// Sections whose audit the summary lacks.
-    fn missing(&self, summary_json: &str) -> PyResult<Vec<String>> {
-        Ok(self
-            .inner
-            .missing(&summary(summary_json)?)
+    fn missing(&self, summary: PyRef<'_, PyAuditSummary>) -> Vec<String> {
+        self.inner
+            .missing(&summary.inner)
             .into_iter()
             .map(String::from)
-            .collect())
+            .collect()
     }
     /// The policy as JSON.
     fn to_json(&self) -> PyResult<String> {

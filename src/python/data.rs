@@ -11,6 +11,7 @@ use crate::data::{
     RawIncidents,
 };
 use crate::python::space::PyRegion;
+use crate::python::stat_results::PyQuality;
 use crate::python::utils::{detached, owned, readonly_view, same_len, to_vec_f64, Reduced};
 use crate::Error;
 
@@ -273,7 +274,7 @@ fn ingest(
     duplicates: &str,
     spike_ratio: f64,
     spike_min_count: u64,
-) -> PyResult<(PyIncidents, String)> {
+) -> PyResult<(PyIncidents, PyQuality)> {
     let n = x.len()?;
     same_len("x", n, "y", y.len()?)?;
     same_len("x", n, "t", t.len()?)?;
@@ -333,8 +334,7 @@ fn ingest(
         opts.time_range = tr;
     }
     let (inc, rep) = detached(py, move || core_ingest(raw, &opts))?;
-    let json = serde_json::to_string(&rep).map_err(|e| Error::param("report", e.to_string()))?;
-    Ok((PyIncidents::wrap(inc), json))
+    Ok((PyIncidents::wrap(inc), PyQuality::new(rep)))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

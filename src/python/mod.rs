@@ -22,6 +22,7 @@ mod results;
 mod risk_factors;
 mod sepp;
 mod space;
+mod stat_results;
 mod stats;
 mod surface;
 mod utils;
@@ -41,6 +42,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     audit::register(m)?;
     oversight::register(m)?;
     results::register(m)?;
+    stat_results::register(m)?;
     gate::register(m)?;
     feedback::register(m)?;
     report::register(m)?;

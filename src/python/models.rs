@@ -384,7 +384,18 @@ fn kde_grid<'py>(
     Ok((PyArray2::from_owned_array(py, v), order))
 }
 
+/// The numeric parameter domains of an estimator (its constraint table): (name, domain in
+/// words, what it is) per parameter.
+#[pyfunction]
+fn parameter_constraints(estimator: &str) -> PyResult<Vec<(&'static str, String, &'static str)>> {
+    Ok(crate::constraints::table(estimator)?
+        .iter()
+        .map(|c| (c.name, c.domain.describe(), c.doc))
+        .collect())
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(parameter_constraints, m)?)?;
     m.add_class::<PyNaive>()?;
     m.add_class::<PyKde>()?;
     m.add_class::<PyRetrospective>()?;

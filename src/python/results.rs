@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -20,9 +20,13 @@ use crate::audit::policy::{AuditSummary, SkippedAudit};
 use crate::python::utils::owned;
 use crate::Error;
 
-type Reduced<'py> = (Bound<'py, PyAny>, (&'static str, Bound<'py, PyBytes>));
+pub(crate) type Reduced<'py> = (Bound<'py, PyAny>, (&'static str, Bound<'py, PyBytes>));
 
-fn reduce<'py, T: Serialize>(py: Python<'py>, kind: &'static str, v: &T) -> PyResult<Reduced<'py>> {
+pub(crate) fn reduce<'py, T: Serialize>(
+    py: Python<'py>,
+    kind: &'static str,
+    v: &T,
+) -> PyResult<Reduced<'py>> {
     let mut buf = Vec::new();
     ciborium::into_writer(v, &mut buf)
         .map_err(|e| Error::param("state", format!("cannot encode {kind}: {e}")))?;
@@ -30,7 +34,7 @@ fn reduce<'py, T: Serialize>(py: Python<'py>, kind: &'static str, v: &T) -> PyRe
     Ok((f, (kind, PyBytes::new(py, &buf))))
 }
 
-fn decode<T: DeserializeOwned>(kind: &str, data: &[u8]) -> crate::Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(kind: &str, data: &[u8]) -> crate::Result<T> {
     ciborium::from_reader(data)
         .map_err(|e| Error::param("state", format!("not a pickled {kind}: {e}")))
 }
@@ -54,7 +58,12 @@ pub(crate) fn _unpickle(py: Python<'_>, kind: &str, state: &[u8]) -> PyResult<Py
             Py::new(py, PyAuditedAllocation::new(decode(kind, state)?))?.into_any()
         }
         "AuditedPlan" => Py::new(py, PyAuditedPlan::new(decode(kind, state)?))?.into_any(),
-        other => return Err(Error::param("kind", format!("unknown result kind {other:?}")).into()),
+        other => match crate::python::stat_results::unpickle(py, other, state)? {
+            Some(v) => v,
+            None => {
+                return Err(Error::param("kind", format!("unknown result kind {other:?}")).into())
+            }
+        },
     })
 }
 
@@ -82,6 +91,20 @@ wrapper!(PyDecision, "Decision", Decision);
 wrapper!(PyAuditSummary, "AuditSummary", AuditSummary);
 wrapper!(PyAuditedAllocation, "AuditedAllocation", AuditedAllocation);
 wrapper!(PyAuditedPlan, "AuditedPlan", AuditedPlan);
+
+/// Python's repr of a string (quotes and escapes as Python writes them).
+fn py_str(py: Python<'_>, s: &str) -> PyResult<String> {
+    Ok(PyString::new(py, s).repr()?.to_string())
+}
+
+/// Python's spelling of a boolean.
+fn py_bool(b: bool) -> &'static str {
+    if b {
+        "True"
+    } else {
+        "False"
+    }
+}
 
 fn verdict(v: Verdict) -> &'static str {
     match v {
@@ -455,11 +478,13 @@ impl PyOverride {
     fn at(&self) -> String {
         self.inner.at.clone()
     }
-    fn __repr__(&self) -> String {
-        format!(
-            "Override(reason={:?}, by={:?}, at={:?})",
-            self.inner.reason, self.inner.by, self.inner.at
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Override(reason={}, by={}, at={})",
+            py_str(py, &self.inner.reason)?,
+            py_str(py, &self.inner.by)?,
+            py_str(py, &self.inner.at)?
+        ))
     }
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "Override", &self.inner)
@@ -480,11 +505,13 @@ impl PySkippedAudit {
     fn by_caller(&self) -> bool {
         self.inner.by_caller
     }
-    fn __repr__(&self) -> String {
-        format!(
-            "SkippedAudit(audit={:?}, by_caller={}, reason={:?})",
-            self.inner.audit, self.inner.by_caller, self.inner.reason
-        )
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "SkippedAudit(audit={}, by_caller={}, reason={})",
+            py_str(py, &self.inner.audit)?,
+            py_bool(self.inner.by_caller),
+            py_str(py, &self.inner.reason)?
+        ))
     }
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "SkippedAudit", &*self.inner)
@@ -522,14 +549,14 @@ impl PyDecision {
     fn policy_source(&self) -> Option<String> {
         self.inner.policy_source.clone()
     }
-    fn __repr__(&self) -> String {
-        format!(
-            "Decision(status={:?}, failed_checks={}, skipped_audits={}, overridden={})",
-            self.inner.status.as_str(),
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!(
+            "Decision(status={}, failed_checks={}, skipped_audits={}, overridden={})",
+            py_str(py, self.inner.status.as_str())?,
             self.inner.failed_checks.len(),
             self.inner.skipped_audits.len(),
-            self.inner.override_.is_some()
-        )
+            py_bool(self.inner.override_.is_some())
+        ))
     }
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "Decision", &*self.inner)
@@ -597,6 +624,13 @@ impl PyAuditSummary {
     #[getter]
     fn feedback_verdict(&self) -> Option<String> {
         self.inner.feedback.as_ref().and_then(|f| f.verdict.clone())
+    }
+    /// A summary read back from its JSON (the run log's format); unknown fields are ignored.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        let s: AuditSummary =
+            serde_json::from_str(text).map_err(|e| Error::param("summary", e.to_string()))?;
+        Ok(PyAuditSummary::new(s))
     }
     /// The summary as JSON (for the run log, a JSON document by nature).
     fn to_json(&self) -> PyResult<String> {

@@ -7,6 +7,7 @@ use numpy::ndarray::Array2;
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, ToPyArray};
 use pyo3::prelude::*;
 
+use crate::python::stat_results::PyPopulationReport;
 use crate::python::utils::{detached, owned, same_len, Reduced};
 use crate::space::{
     areal_weights as core_areal_weights, Grid, Population, Region, DEFAULT_MAX_CELLS,
@@ -398,7 +399,7 @@ fn dominant_polygon<'py>(
 }
 
 /// Distributes area counts (n_areas, n_groups) to cells; returns (n_cells, n_groups) counts
-/// and the report as JSON.
+/// and the typed report.
 #[pyfunction]
 fn distribute_population<'py>(
     py: Python<'py>,
@@ -406,16 +407,17 @@ fn distribute_population<'py>(
     polygons: Vec<Vec<PyRings<'py>>>,
     counts: PyReadonlyArray2<'py, f64>,
     groups: Vec<String>,
-) -> PyResult<(Bound<'py, PyArray2<f64>>, String)> {
+) -> PyResult<(Bound<'py, PyArray2<f64>>, PyPopulationReport)> {
     let layer = multipolygons(&polygons)?;
     let counts = counts.as_array().to_owned();
     let g = grid.inner.clone();
     let pop = detached(py, move || {
         Population::from_areas(&g, &layer, &counts, groups)
     })?;
-    let json =
-        serde_json::to_string(&pop.report).map_err(|e| Error::param("report", e.to_string()))?;
-    Ok((pop.counts.to_pyarray(py), json))
+    Ok((
+        pop.counts.to_pyarray(py),
+        PyPopulationReport::new(pop.report),
+    ))
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

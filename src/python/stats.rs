@@ -1,14 +1,13 @@
 //! Bindings for `crate::stats`: Gi*, multiple-testing corrections, Mann–Kendall, emerging hot
-//! spots, Knox. Each returns plain values and numpy arrays in a dict; the typed result objects
-//! live in `python/placewise/stats.py`.
+//! spots, Knox. Gi*, emerging hot spots and Knox return the typed result classes of
+//! `stat_results.rs`; `python/placewise/stats.py` builds the user-facing objects from them.
 
-use numpy::ndarray::Array2;
-use numpy::{PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use crate::python::data::PyIncidents;
 use crate::python::space::PyGrid;
+use crate::python::stat_results::{PyEmerging, PyGiStar, PyKnox};
 use crate::python::utils::{detached, owned, to_vec_f64};
 use crate::stats::{
     adjust, emerging_hotspots as core_emerging, gi_star as core_gi_star, knox as core_knox,
@@ -51,7 +50,7 @@ fn gi_star<'py>(
     permutations: Option<i64>,
     seed: i64,
     correction: Option<&str>,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<PyGiStar> {
     let g = grid.inner.clone();
     let shape = values.as_array().dim();
     if shape != (g.ny(), g.nx()) {
@@ -74,25 +73,7 @@ fn gi_star<'py>(
         seed: self::seed(seed)?,
         correction: self::correction(correction)?,
     };
-    let r = detached(py, move || core_gi_star(&v, &g, &params))?;
-    let d = PyDict::new(py);
-    d.set_item(
-        "cell_ids",
-        owned(py, r.cell_ids.iter().map(|&i| i as i64).collect()),
-    )?;
-    d.set_item("z", owned(py, r.z))?;
-    d.set_item("p", owned(py, r.p))?;
-    d.set_item("p_sim", r.p_sim.map(|v| owned(py, v)))?;
-    d.set_item("p_tested", owned(py, r.p_tested))?;
-    d.set_item("p_corrected", owned(py, r.p_corrected))?;
-    d.set_item("bins", owned(py, r.bins))?;
-    d.set_item("n_neighbours", owned(py, r.n_neighbours))?;
-    d.set_item("n_islands", r.n_islands)?;
-    d.set_item("mean", r.mean)?;
-    d.set_item("std", r.std)?;
-    d.set_item("correction", r.params.correction.label())?;
-    d.set_item("weights", r.params.weights.label())?;
-    Ok(d)
+    detached(py, move || core_gi_star(&v, &g, &params)).map(PyGiStar::new)
 }
 
 /// Adjusted p-values: method "fdr_bh", "holm" or "none".
@@ -121,17 +102,6 @@ fn emerging_categories() -> Vec<&'static str> {
     EmergingCategory::ALL.iter().map(|c| c.label()).collect()
 }
 
-fn grid2<'py>(
-    py: Python<'py>,
-    v: Vec<f64>,
-    rows: usize,
-    cols: usize,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let a = Array2::from_shape_vec((rows, cols), v)
-        .map_err(|e| Error::param("shape", e.to_string()))?;
-    Ok(PyArray2::from_owned_array(py, a))
-}
-
 /// Emerging hot spot analysis on a space–time cube of incidents.
 #[pyfunction]
 #[pyo3(signature = (incidents, grid, step_s, distance, start=None, end=None, time_steps=1, alpha=0.1, correction=None, threshold=0.9))]
@@ -148,7 +118,7 @@ fn emerging_hotspots<'py>(
     alpha: f64,
     correction: Option<&str>,
     threshold: f64,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<PyEmerging> {
     if time_steps < 0 {
         return Err(Error::param("time_steps", format!("must be >= 0, got {time_steps}")).into());
     }
@@ -164,36 +134,7 @@ fn emerging_hotspots<'py>(
     };
     let inc = incidents.inner.clone();
     let g = grid.inner.clone();
-    let r = detached(py, move || core_emerging(&inc, &g, &params))?;
-    let (t, n) = (r.starts.len(), r.cell_ids.len());
-    let d = PyDict::new(py);
-    d.set_item(
-        "cell_ids",
-        owned(py, r.cell_ids.iter().map(|&i| i as i64).collect()),
-    )?;
-    d.set_item("starts", owned(py, r.starts))?;
-    d.set_item("counts", grid2(py, r.counts, t, n)?)?;
-    d.set_item("z", grid2(py, r.z, t, n)?)?;
-    d.set_item("p", grid2(py, r.p, t, n)?)?;
-    d.set_item("p_corrected", grid2(py, r.p_corrected, t, n)?)?;
-    d.set_item(
-        "category",
-        owned(py, r.category.iter().map(|c| c.code()).collect()),
-    )?;
-    d.set_item("trend_s", owned(py, r.trend.iter().map(|m| m.s).collect()))?;
-    d.set_item("trend_z", owned(py, r.trend.iter().map(|m| m.z).collect()))?;
-    d.set_item("trend_p", owned(py, r.trend.iter().map(|m| m.p).collect()))?;
-    d.set_item(
-        "trend_tau",
-        owned(py, r.trend.iter().map(|m| m.tau).collect()),
-    )?;
-    d.set_item("n_hot", owned(py, r.n_hot))?;
-    d.set_item("n_cold", owned(py, r.n_cold))?;
-    d.set_item("n_ignored", r.n_ignored)?;
-    d.set_item("start", r.params.start)?;
-    d.set_item("end", r.params.end)?;
-    d.set_item("correction", r.params.correction.label())?;
-    Ok(d)
+    detached(py, move || core_emerging(&inc, &g, &params)).map(PyEmerging::new)
 }
 
 /// Knox near-repeat table; bands are (lo, hi) pairs in metres and days.
@@ -209,7 +150,7 @@ fn knox<'py>(
     seed: i64,
     max_pairs: u64,
     method: &str,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> PyResult<PyKnox> {
     let mut params = KnoxParams::new(
         space_bands.iter().map(|&(a, b)| Band::new(a, b)).collect(),
         time_bands.iter().map(|&(a, b)| Band::new(a, b)).collect(),
@@ -230,32 +171,7 @@ fn knox<'py>(
         }
     };
     let inc = incidents.inner.clone();
-    let r = detached(py, move || core_knox(&inc, &params))?;
-    let d = PyDict::new(py);
-    let c = &r.cells;
-    d.set_item(
-        "space",
-        owned(py, c.iter().map(|c| c.space as i64).collect()),
-    )?;
-    d.set_item("time", owned(py, c.iter().map(|c| c.time as i64).collect()))?;
-    d.set_item(
-        "observed",
-        owned(py, c.iter().map(|c| c.observed).collect()),
-    )?;
-    d.set_item(
-        "expected",
-        owned(py, c.iter().map(|c| c.expected).collect()),
-    )?;
-    d.set_item(
-        "expected_exact",
-        owned(py, c.iter().map(|c| c.expected_exact).collect()),
-    )?;
-    d.set_item("ratio", owned(py, c.iter().map(|c| c.ratio).collect()))?;
-    d.set_item("p", owned(py, c.iter().map(|c| c.p).collect()))?;
-    d.set_item("n_events", r.n_events)?;
-    d.set_item("n_pairs", r.n_pairs)?;
-    d.set_item("close_pairs", r.close_pairs)?;
-    Ok(d)
+    detached(py, move || core_knox(&inc, &params)).map(PyKnox::new)
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -87,7 +87,7 @@ impl EmergingCategory {
 }
 
 /// Parameters of [`emerging_hotspots`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmergingParams {
     /// Length of a time step (s), e.g. 7 days.
     pub step_s: i64,
@@ -127,7 +127,7 @@ impl EmergingParams {
 
 /// Result of [`emerging_hotspots`]. Per-bin arrays are step-major: bin `(t, a)` is at
 /// `t * n_cells + a` where `a` indexes `cell_ids`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Emerging {
     /// Active cell ids.
     pub cell_ids: Vec<usize>,

@@ -44,7 +44,7 @@ impl GiWeights {
 }
 
 /// Parameters of [`gi_star`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GiStarParams {
     /// Distance band (m): cells whose centres are at most this far apart are neighbours.
     pub distance_m: f64,
@@ -76,7 +76,7 @@ impl GiStarParams {
 pub const MAX_PERMUTATIONS: usize = 1_000_000;
 
 /// Gi* per active cell, in increasing cell-id order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GiStar {
     /// Active cell ids.
     pub cell_ids: Vec<usize>,

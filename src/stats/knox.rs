@@ -14,7 +14,7 @@ use crate::stats::knox_sweep::{space_counts, sweep_counts, Cells, SpaceLut, Swee
 
 /// A distance (m) or time (days) band `(lo, hi]`. The first band is closed at 0 when
 /// `lo == 0`; `(0, 0)` as the first band is the *same location* (same time) band `{0}`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Band {
     /// Lower edge (exclusive unless this is the first band and `lo == 0`).
     pub lo: f64,
@@ -90,7 +90,7 @@ impl KnoxParams {
 }
 
 /// One cell of the Knox table.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KnoxCell {
     /// Index of the space band; `space_bands.len()` is the "beyond the last band" row.
     pub space: usize,
@@ -109,7 +109,7 @@ pub struct KnoxCell {
 }
 
 /// Result of [`knox`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Knox {
     /// Table cells, row-major: `(space_bands.len() + 1) × (time_bands.len() + 1)`.
     pub cells: Vec<KnoxCell>,

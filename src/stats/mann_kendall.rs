@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::stats::gi_star::two_sided_p;
 
 /// Result of [`mann_kendall`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MannKendall {
     /// `S = Σ_{i<j} sign(x_j − x_i)`.
     pub s: i64,

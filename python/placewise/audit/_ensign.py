@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,26 +27,32 @@ class EnsignUrnResult:
     ``"converges"``.
     """
 
-    def __init__(self, trajectories: np.ndarray, data: dict[str, Any]) -> None:
-        self.trajectories = trajectories
-        self._data = data
-        self.final_shares = np.asarray(data["final_shares"], dtype=np.float64)
-        self.visit_shares = np.asarray(data["visit_shares"], dtype=np.float64)
-        self.mean_final_share: float = data["mean_final_share"]
-        self.truth: float = data["truth"]
-        self.prior_share: float = data["prior_share"]
-        self.update_matrix = np.asarray(data["update_matrix"], dtype=np.float64)
-        self.fixed_point: float | None = data["fixed_point"]
-        self.verdict: str = data["verdict"]
-        self.mean_abs_error: float = data["mean_abs_error"]
-        self.prior_abs_error: float = data["prior_abs_error"]
-        self.tolerance: float = data["tolerance"]
-        self.correction: bool = data["correction"]
-        self.decay: float = data["decay"]
-        self.update = data["update"]
-        self.seed: int = data["seed"]
-        self.runs: int = data["runs"]
-        self.draws: int = data["draws"]
+    def __init__(self, native: _native.EnsignUrnResult) -> None:
+        self._native = native
+        self.trajectories: np.ndarray = native.trajectories
+        self.final_shares: np.ndarray = native.final_shares
+        self.visit_shares: np.ndarray = native.visit_shares
+        self.mean_final_share: float = native.mean_final_share
+        self.truth: float = native.truth
+        self.prior_share: float = native.prior_share
+        self.update_matrix: np.ndarray = native.update_matrix
+        self.fixed_point: float | None = native.fixed_point
+        self.verdict: str = native.verdict
+        self.mean_abs_error: float = native.mean_abs_error
+        self.prior_abs_error: float = native.prior_abs_error
+        self.tolerance: float = native.tolerance
+        self.correction: bool = native.correction
+        self.decay: float = native.decay
+        #: ``"discovered"`` or ``"reported"``, or ``{"mixed": {"reported_share": w}}``.
+        self.update: str | dict[str, dict[str, float]] = (
+            native.update if native.reported_share is None else {"mixed": {"reported_share": native.reported_share}}
+        )
+        self.seed: int = native.seed
+        self.runs: int = native.runs
+        self.draws: int = native.draws
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (EnsignUrnResult, (self._native,))
 
     def summary(self) -> dict[str, Any]:
         """The feedback section a policy checks."""
@@ -57,7 +62,12 @@ class EnsignUrnResult:
         )
 
     def to_dict(self, trajectories: bool = False) -> dict[str, Any]:
-        out = jsonable(self._data)
+        out = jsonable({
+            k: getattr(self, k)
+            for k in ("runs", "draws", "final_shares", "visit_shares", "mean_final_share", "truth", "prior_share",
+                      "update_matrix", "fixed_point", "verdict", "mean_abs_error", "prior_abs_error", "tolerance",
+                      "correction", "decay", "update", "seed")
+        })
         if trajectories:
             out["trajectories"] = self.trajectories.tolist()
         return out
@@ -130,7 +140,7 @@ def ensign_urn(
     >>> pw.audit.ensign_urn(runs=20, seed=0, correction=True).verdict
     'converges'
     """
-    traj, raw = _native.ensign_urn(
+    native = _native.ensign_urn(
         (float(rates[0]), float(rates[1])),
         (float(prior[0]), float(prior[1])),
         draws=_check.integer("draws", draws, 0),
@@ -142,4 +152,4 @@ def ensign_urn(
         tolerance=float(tolerance),
         seed=_check.seed(seed),
     )
-    return EnsignUrnResult(traj, json.loads(raw))
+    return EnsignUrnResult(native)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._jsonable import jsonable
-from ..exceptions import DataQualityWarning, InvalidParameterError
+from ..exceptions import DataQualityWarning, param_error
 
 ORIGINS = ("reported", "discovered", "unknown")
 
@@ -114,11 +114,9 @@ def data_provenance(
     categories, flagging any with at least ``dominant_share`` of the incidents.
     """
     if not (hasattr(incidents, "_native") and hasattr(incidents, "quality")):
-        raise InvalidParameterError(
-            f"invalid parameter `incidents`: expected placewise.Incidents, got {type(incidents).__name__}"
-        )
+        raise param_error("incidents", f"expected placewise.Incidents, got {type(incidents).__name__}")
     if not 0 < dominant_share <= 1:
-        raise InvalidParameterError(f"invalid parameter `dominant_share`: must lie in (0, 1], got {dominant_share}")
+        raise param_error("dominant_share", f"must lie in (0, 1], got {dominant_share}")
     nat = incidents._native
     n = len(incidents)
     codes = np.asarray(nat.origin, dtype=np.int64)
@@ -146,9 +144,9 @@ def data_provenance(
         import geopandas as gpd
 
         if area_id is not None and area_id not in areas.columns:
-            raise InvalidParameterError(f"invalid parameter `area_id`: column {area_id!r} is not in the layer")
+            raise param_error("area_id", f"column {area_id!r} is not in the layer")
         if areas.crs is None:
-            raise InvalidParameterError("invalid parameter `areas`: the layer has no CRS; set one with set_crs()")
+            raise param_error("areas", "the layer has no CRS; set one with set_crs()")
         layer = areas.to_crs(incidents.crs).reset_index(drop=True)
         pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(incidents.x, incidents.y), crs=incidents.crs)
         joined = gpd.sjoin(pts, layer[[layer.geometry.name]], how="left", predicate="within")

@@ -65,7 +65,18 @@ def summarize(*audits: Any, **sections: Any) -> dict[str, Any]:
     return {k: jsonable(v.summary() if hasattr(v, "summary") else v) for k, v in out.items()}
 
 
+def _typed(summary: Any) -> _native.AuditSummary:
+    """The core's typed summary: one already typed passes through; a dict (the run log's JSON
+    form, as :func:`summarize` builds it) is read back from its JSON."""
+    if isinstance(summary, _native.AuditSummary):
+        return summary
+    return _native.AuditSummary.from_json(dumps(_as_summary(summary)))
+
+
 def _as_summary(summary: Any) -> dict[str, Any]:
+    if isinstance(summary, _native.AuditSummary):
+        d: dict[str, Any] = json.loads(summary.to_json())
+        return d
     if isinstance(summary, Mapping):
         return jsonable(summary)
     if isinstance(summary, (list, tuple)):
@@ -169,13 +180,14 @@ class AuditPolicy:
     def check(self, summary: Any) -> list[str]:
         """The failed checks (plain sentences); empty when ``summary`` passes.
 
-        ``summary`` is a dict as built by :func:`summarize`, an audit result, or a list of them.
+        ``summary`` is the core's typed ``AuditSummary`` (``allocation.audit_summary`` of a
+        gated plan), a dict as built by :func:`summarize`, an audit result, or a list of them.
         """
-        return list(self._native.check(dumps(_as_summary(summary))))
+        return list(self._native.check(_typed(summary)))
 
     def missing(self, summary: Any) -> list[str]:
         """Sections of the policy whose audit ``summary`` lacks."""
-        return list(self._native.missing(dumps(_as_summary(summary))))
+        return list(self._native.missing(_typed(summary)))
 
     def __repr__(self) -> str:
         return f"AuditPolicy({self.to_dict()})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..exceptions import NotFittedError
+from ..exceptions import NotFittedError, param_error
 
 
 class Model:
@@ -30,9 +30,7 @@ class Model:
         names = self._param_names()
         for k, v in params.items():
             if k not in names:
-                from ..exceptions import InvalidParameterError
-
-                raise InvalidParameterError(f"invalid parameter `{k}`: {type(self).__name__} has parameters {names}")
+                raise param_error(k, f"{type(self).__name__} has parameters {names}")
             setattr(self, k, v)
         return self
 

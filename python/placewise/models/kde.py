@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _native
-from ..exceptions import InvalidParameterError, PlacewiseWarning
+from ..exceptions import PlacewiseWarning, param_error
 from ..surface import Surface
 from ._base import Model
 from .. import _check
@@ -91,18 +91,16 @@ class KDE(Model):
         bw = self.bandwidth
         if isinstance(bw, str):
             if bw not in ("scott", "silverman", "knn"):
-                raise InvalidParameterError(
-                    f"invalid parameter `bandwidth`: {bw!r}; give metres, 'scott', 'silverman', 'knn' or a list for cross-validation"
-                )
+                raise param_error("bandwidth", f"{bw!r}; give metres, 'scott', 'silverman', 'knn' or a list for cross-validation")
             if bw == "knn" and self.k is None:
-                raise InvalidParameterError("invalid parameter `k`: bandwidth='knn' needs k (the neighbour rank)")
+                raise param_error("k", "bandwidth='knn' needs k (the neighbour rank)")
             return {"rule": bw}
         if isinstance(bw, numbers.Real) and not isinstance(bw, bool):
             return {"rule": "fixed", "bandwidth": float(bw)}
         if isinstance(bw, (Sequence, np.ndarray)):
             vals = [float(v) for v in bw]
             return {"rule": "cv", "bandwidths": vals}
-        raise InvalidParameterError(f"invalid parameter `bandwidth`: {bw!r} is not a number, rule name or list")
+        raise param_error("bandwidth", f"{bw!r} is not a number, rule name or list")
 
     def fit(self, incidents: Any, grid: Any) -> KDE:
         """Chooses the bandwidth on ``incidents`` and stores them with ``grid``."""
@@ -116,7 +114,7 @@ class KDE(Model):
             cutoff=float(self.cutoff),
             window_days=None if self.window_days is None else float(self.window_days),
             half_life_days=None if self.half_life_days is None else float(self.half_life_days),
-            k=None if self.k is None else _check.integer("k", self.k, 1),
+            k=None if self.k is None else _check.integer("k", self.k, 0),  # its domain is the core's
             min_bandwidth=float(self.min_bandwidth),
             binning_order=None if self.binning_order is None else int(self.binning_order),
             **kw,
@@ -162,7 +160,7 @@ def kde_grid(
     from ..space import Grid
 
     if not isinstance(grid, Grid):
-        raise InvalidParameterError(f"invalid parameter `grid`: expected placewise.Grid, got {type(grid).__name__}")
+        raise param_error("grid", f"expected placewise.Grid, got {type(grid).__name__}")
     xs = np.ascontiguousarray(x, dtype=np.float64)
     ys = np.ascontiguousarray(y, dtype=np.float64)
     ws = np.ones_like(xs) if weights is None else np.ascontiguousarray(weights, dtype=np.float64)

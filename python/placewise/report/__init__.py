@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .. import _native
-from ..exceptions import InvalidParameterError
+from ..exceptions import param_error
 
 from . import sections as S
 from .crosswalk import crosswalk_section, need_section
@@ -64,15 +64,13 @@ def _check_inputs(**given: Any) -> None:
     needs = {"incidents": ("quality", "time_span"), "backtest": ("params",), "plan": ("summary", "dose"),
              "run_log": ("verify",)}
     if not isinstance(given["title"], str):
-        raise InvalidParameterError(f"invalid parameter `title`: expected a string, got {type(given['title']).__name__}")
+        raise param_error("title", f"expected a string, got {type(given['title']).__name__}")
     if given["context"] is not None and not isinstance(given["context"], dict):
-        raise InvalidParameterError(f"invalid parameter `context`: expected a dict, got {type(given['context']).__name__}")
+        raise param_error("context", f"expected a dict, got {type(given['context']).__name__}")
     for name, attrs in needs.items():
         v = given[name]
         if v is not None and not all(hasattr(v, a) for a in attrs):
-            raise InvalidParameterError(
-                f"invalid parameter `{name}`: got {type(v).__name__} {v!r:.40}, which has no {' / '.join(attrs)}"
-            )
+            raise param_error(name, f"got {type(v).__name__} {v!r:.40}, which has no {' / '.join(attrs)}")
 
 
 def _string_list(name: str, value: Any) -> list[str]:
@@ -83,7 +81,7 @@ def _string_list(name: str, value: Any) -> list[str]:
         return [value]
     if isinstance(value, (list, tuple, set, frozenset)) and all(isinstance(v, str) for v in value):
         return list(value)
-    raise InvalidParameterError(f"invalid parameter `{name}`: expected a string or a list of strings, got {value!r:.60}")
+    raise param_error(name, f"expected a string or a list of strings, got {value!r:.60}")
 
 
 class AuditReport:
@@ -149,7 +147,7 @@ class AuditReport:
         unknown = set(self.context) - {"purpose", "operator", "period_of_use", "frequency", "prohibited_uses", "reviewer",
                                        "classification"} - {k for k, _ in FRIA_ITEMS}
         if unknown:
-            raise InvalidParameterError(f"invalid parameter `context`: unknown keys {sorted(unknown)}")
+            raise param_error("context", f"unknown keys {sorted(unknown)}")
         self.generated_at = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         self._doc: dict[str, Any] | None = None
 
