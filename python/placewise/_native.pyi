@@ -276,6 +276,20 @@ class NaiveModel:
     def predict(self, at: int | None = None) -> _Prediction: ...
 
 @final
+class WindowKernelSums:
+    def __new__(
+        cls,
+        incidents: Incidents,
+        grid: Grid,
+        *,
+        bandwidth: float,
+        window_days: float,
+        kernel: str = "gaussian",
+        cutoff: float = 6.0,
+    ) -> WindowKernelSums: ...
+    def predict(self, at: int) -> _Prediction: ...
+
+@final
 class KDEModel:
     def __reduce__(self) -> _Reduced: ...
     def __new__(
@@ -1312,4 +1326,5 @@ def fit_poisson(
     dispersion: str = "pearson",
     max_iter: int = 100,
     tol: float = 1e-16,
+    start: list[float] | None = None,
 ) -> PoissonFit: ...

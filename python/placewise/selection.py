@@ -13,7 +13,16 @@ baseline is an honest estimate of what selecting would have gained.
 Work is shared where the maths allows: the scores matrix is computed once for all uses; a
 :class:`~placewise.Blend` is fitted once per origin for all its weights (its two components
 do not depend on the weight); :class:`~placewise.RiskFactors` candidates that differ only in
-their penalty share one feature matrix per origin.
+their penalty share one feature matrix per origin, and each penalty's Newton iterations start
+from the fit at the nearest penalty already solved at that origin (same optimum, fewer
+iterations); an exact fixed-bandwidth :class:`~placewise.KDE` over a trailing window is
+computed by :class:`placewise._native.WindowKernelSums`, which keeps the kernel sums of one
+origin and moves to the next by adding the incidents that entered the window and removing
+those that left it. Its sums are fixed-point integers (each point–cell term rounded once to
+``surface.params["quantum"]`` of the kernel peak), so the surface at an origin is the same
+bits whichever origins a process computed before — the distributed map gives the same
+results with any number of workers — and differs from the direct sum by at most the
+``error_bound`` it reports (truncation plus rounding).
 
 Distribution: the work is one :class:`SelectionTask` per origin, a plain picklable record;
 ``select(..., map=...)`` takes any ``map(function, tasks)`` (default the builtin ``map``), e.g.
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,6 +49,7 @@ from .exceptions import EmptyInputError, param_error
 if TYPE_CHECKING:
     from .data import Incidents
     from .space import Grid
+    from .surface import Surface
 
 BASELINE = "Naive (baseline)"
 AUTO = "Selected (auto)"
@@ -187,11 +198,56 @@ def _fit_predict(model: Any, train: Incidents, grid: Grid, origin: pd.Timestamp,
     return _predict(_fresh(model).fit(train, grid), origin, horizon)
 
 
+#: Whether the search uses its shortcuts (incremental window KDE, warm-started penalties);
+#: ``False`` computes every candidate directly (for benchmarks and checks only).
+_SHORTCUTS = True
+
+#: Kinds of ``shared`` entries kept across the tasks one process runs: they give the same
+#: result whatever tasks ran before (layer features do not depend on the origin; window kernel
+#: sums are exact integers).
+_CACHED = ("risk_factor_layers", "kde_window")
+
+
+def _window_kde_key(model: Any, history: pd.Timedelta | None) -> tuple[Any, ...] | None:
+    """The ``shared`` key of the incremental window sums that compute ``model``'s surface, or
+    ``None`` when they do not apply: only an exact fixed-bandwidth :class:`~placewise.KDE`
+    with a trailing window, no decay, and a finite cutoff, whose window lies inside the
+    training ``history`` (so fitting on the history and reading the window selects the same
+    incidents)."""
+    from .models import KDE
+
+    if type(model) is not KDE:
+        return None
+    bw = model.bandwidth
+    if isinstance(bw, bool) or not isinstance(bw, numbers.Real) or model.mode != "exact":
+        return None
+    if model.half_life_days is not None or model.window_days is None or model.binning_order is not None:
+        return None
+    cutoff, wd = float(model.cutoff), float(model.window_days)
+    if not (math.isfinite(cutoff) and cutoff > 0 and math.isfinite(wd) and wd > 0 and float(bw) > 0):
+        return None  # the KDE itself reports the bad parameter
+    if history is not None and history.total_seconds() < round(wd * 86_400):
+        return None
+    return ("kde_window", float(bw), str(model.kernel).lower(), cutoff, wd)
+
+
+def _window_kde(key: tuple[Any, ...], incidents: Incidents, grid: Grid, origin: pd.Timestamp,
+                shared: dict[tuple[Any, ...], Any]) -> Surface:
+    from .models._common import surface
+
+    if key not in shared:
+        _, bw, kernel, cutoff, wd = key
+        shared[key] = _native.WindowKernelSums(incidents._native, grid._native, bandwidth=bw, window_days=wd,
+                                               kernel=kernel, cutoff=cutoff)
+    at = to_utc_seconds(origin, incidents.tz, "origin")
+    return surface(shared[key].predict(at), grid, "KDE", incidents.tz)
+
+
 def run_task(task: SelectionTask, incidents: Incidents, grid: Grid,
              cache: dict[tuple[Any, ...], Any] | None = None) -> list[dict[str, Any]]:
     """Scores of the baseline and every candidate of ``task`` at its origin (tidy rows).
-    ``cache`` keeps what does not depend on the origin (a risk-factor model's layer features)
-    across tasks run by one process."""
+    ``cache`` keeps, across tasks run by one process, what gives the same result whatever ran
+    before (a risk-factor model's layer features; a KDE's window sums)."""
     from .models import Blend, Naive, RiskFactors
 
     o, h = task.origin, task.horizon
@@ -205,10 +261,13 @@ def run_task(task: SelectionTask, incidents: Incidents, grid: Grid,
     train = incidents.between(o - task.history, o) if task.history is not None else incidents.until(o)
     shared: dict[tuple[Any, ...], Any] = {}
     if cache is not None:
-        shared.update({k: v for k, v in cache.items() if k[0] == "risk_factor_layers"})
+        shared.update({k: v for k, v in cache.items() if k[0] in _CACHED})
     for c in task.candidates:
         m = c.model
-        if isinstance(m, Blend):
+        kde_key = _window_kde_key(m, task.history) if _SHORTCUTS else None
+        if kde_key is not None:
+            surface = _window_kde(kde_key, incidents, grid, o, shared)
+        elif isinstance(m, Blend):
             key = ("blend", m.long_window_days, m.short_window_days, m.short_bandwidth_m)
             if key not in shared:
                 fitted = m.clone().fit(train, grid)
@@ -218,14 +277,14 @@ def run_task(task: SelectionTask, incidents: Incidents, grid: Grid,
             s.grid_ = grid  # combine() needs only the grid
             surface = s.combine(long, short, o, h)
         elif isinstance(m, RiskFactors) and m.estimator is None:
-            surface = RiskFactors.fit_predict_shared(m, train, grid, o, h, shared)
+            surface = RiskFactors.fit_predict_shared(m, train, grid, o, h, shared, warm_start=_SHORTCUTS)
         else:
             surface = _fit_predict(m, train, grid, o, h)
         values = surface.values.ravel()
         rows += _score_rows(c.label, c.family, o, grid, values, expected_counts(surface, h), test, n_test,
                             task.coverages, task.floor)
     if cache is not None:
-        cache.update({k: v for k, v in shared.items() if k[0] == "risk_factor_layers"})
+        cache.update({k: v for k, v in shared.items() if k[0] in _CACHED})
     return rows
 
 

@@ -132,3 +132,86 @@ def test_blend_is_a_calibrated_mixture(stable) -> None:
     with pytest.raises(pw.InvalidParameterError) as e:
         pw.Blend(weight=1.5).fit(inc, g)
     assert e.value.name == "weight"
+
+
+class _DirectKDE(pw.KDE):
+    """A KDE the selection cannot recognise as incremental (a subclass): fitted and
+    predicted directly at every origin, the reference for the incremental window sums."""
+
+
+def test_incremental_window_kde_matches_the_direct_kde(stable) -> None:
+    from placewise.selection import _window_kde, _window_kde_key
+
+    inc, g = stable
+    model = pw.KDE(bandwidth=150, cutoff=4.0, window_days=365)
+    hist = pd.Timedelta(days=730)
+    key = _window_kde_key(model, hist)
+    assert key is not None
+    assert _window_kde_key(_DirectKDE(bandwidth=150, window_days=365), hist) is None
+    assert _window_kde_key(pw.KDE(bandwidth=150, window_days=365), pd.Timedelta(days=300)) is None  # window beyond history
+    assert _window_kde_key(pw.KDE(bandwidth=150, window_days=365, half_life_days=30), hist) is None
+    shared: dict = {}
+    # forward steps, a jump back, a jump forward past the window: the same sums each time
+    days = [800, 807, 814, 821, 780, 1040, 807]
+    got = {d: _window_kde(key, inc, g, when(d), shared) for d in days}
+    fresh = _window_kde(key, inc, g, when(807), {})  # never saw another origin
+    np.testing.assert_array_equal(got[807].values, fresh.values)  # bit-identical whatever the path
+    for d in days:
+        at = when(d)
+        want = model.clone().fit(inc.between(at - hist, at), g).predict(at=at)
+        s = got[d]
+        assert s.window == want.window and s.params["n_incidents"] == want.params["n_incidents"]
+        # both truncate at 4 bandwidths; they differ by the fixed-point rounding (≤ quantum/2 of
+        # the kernel peak per incident) and the direct sum's own round-off (≤ 4ε per incident)
+        peak = 1 / (2 * np.pi * 150.0**2) * g.cell_size**2
+        n = int(want.params["n_incidents"])
+        tol = n * peak * (0.5 * float(s.params["quantum"]) + 4 * np.finfo(float).eps)
+        assert np.max(np.abs(s.values - want.values)) <= tol
+        assert np.array_equal(s.values == 0, want.values == 0)
+        assert float(s.params["error_bound"]) >= float(want.params["error_bound"])
+        from placewise.evaluate import expected_counts
+
+        np.testing.assert_allclose(expected_counts(s, "7D"), expected_counts(want, "7D"), rtol=0, atol=tol * 7 / 365)
+
+
+def test_incremental_kde_leaves_the_selection_unchanged(stable) -> None:
+    inc, g = stable
+    bws = [80, 150, 300]
+    fast = select({"KDE": (pw.KDE(cutoff=4.0, window_days=365), {"bandwidth": bws})}, inc, g, when(800), when(900),
+                  history="730D", lookback=3, bootstrap=300)
+    slow = select({"KDE": (_DirectKDE(cutoff=4.0, window_days=365), {"bandwidth": bws})}, inc, g, when(800), when(900),
+                  history="730D", lookback=3, bootstrap=300)
+    pd.testing.assert_frame_equal(fast.choices, slow.choices)
+    assert fast.winner == slow.winner
+    a, b = fast.scores, slow.scores
+    pd.testing.assert_frame_equal(a.drop(columns="value"), b.drop(columns="value"))
+    # rank metrics: the same cells are flagged (no value moves across a threshold); the
+    # probabilistic scores differ by at most the rounding of the expected counts
+    rank = a["metric"].isin(["hit_rate", "pai", "pei_star"]).to_numpy()
+    np.testing.assert_array_equal(a["value"].to_numpy()[rank], b["value"].to_numpy()[rank])
+    np.testing.assert_allclose(a["value"].to_numpy()[~rank], b["value"].to_numpy()[~rank], rtol=1e-9)
+
+
+def test_risk_factor_penalties_warm_start_to_the_cold_optimum(stable) -> None:
+    from placewise import _native
+
+    inc, g = stable
+    at = when(900)
+    train = inc.between(at - pd.Timedelta(days=730), at)
+    shared: dict = {}
+    alphas = [1e-4, 1e-3, 1e-2, 1e-1]
+    surf = {a: pw.RiskFactors.fit_predict_shared(pw.RiskFactors(training_origins=4, alpha=a), train, g, at,
+                                                  pd.Timedelta("7D"), shared) for a in alphas}
+    (key,) = [k for k in shared if k[0] == "risk_factors"]
+    x, y, xa, cells, _ = shared[key]
+    warm = shared[("risk_factor_fits", key)]
+    for a in alphas:
+        cold = _native.fit_poisson(x, y, alpha=a)
+        # both stop at a Newton decrement < 1e-16: within ~1e-8 of the optimum in the
+        # Hessian's norm, so coefficients agree to 1e-6 (features are counts of order 1–100)
+        np.testing.assert_allclose(warm[a], [cold.intercept, *cold.coef], rtol=0, atol=1e-6)
+        mu = np.exp(cold.intercept + xa @ np.asarray(cold.coef))
+        np.testing.assert_allclose(surf[a].values.ravel()[cells], mu, rtol=1e-5)
+    with pytest.raises(pw.InvalidParameterError) as e:
+        _native.fit_poisson(x, y, alpha=1e-3, start=[0.0])
+    assert e.value.name == "start"

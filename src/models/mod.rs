@@ -23,6 +23,9 @@ pub use prospective::{CellDistance, ProspectiveHotspot, ProspectiveParams};
 
 mod kde_binned;
 mod kde_exact;
+/// Exact kernel sums over a trailing window, updated incrementally across origins.
+pub mod kde_window;
+pub use kde_window::WindowKernelSums;
 mod window;
 
 pub use kde_binned::binned_error_bound;

@@ -14,6 +14,7 @@ use pyo3::types::PyDict;
 use crate::models::{
     kde_grid as core_kde_grid, Bandwidth, CellDistance, Kde, KdeMode, KdeParams, Kernel, Naive,
     NaiveParams, ProspectiveHotspot, ProspectiveParams, RetrospectiveHotspot, RetrospectiveParams,
+    WindowKernelSums,
 };
 use crate::python::data::PyIncidents;
 use crate::python::space::PyGrid;
@@ -394,8 +395,67 @@ fn parameter_constraints(estimator: &str) -> PyResult<Vec<(&'static str, String,
         .collect())
 }
 
+/// Exact fixed-bandwidth kernel sums over a trailing window, kept between calls so that
+/// rolling origins cost only the incidents entering or leaving the window (results do not
+/// depend on the origins asked before). Not picklable: a cache, rebuilt where it is used.
+#[pyclass(name = "WindowKernelSums", module = "placewise._native", frozen)]
+struct PyWindowKernelSums {
+    inner: Arc<std::sync::Mutex<WindowKernelSums>>,
+}
+
+#[pymethods]
+impl PyWindowKernelSums {
+    #[new]
+    #[pyo3(signature = (incidents, grid, *, bandwidth, window_days, kernel="gaussian", cutoff=6.0))]
+    fn new(
+        incidents: Bound<'_, PyIncidents>,
+        grid: Bound<'_, PyGrid>,
+        bandwidth: f64,
+        window_days: f64,
+        kernel: &str,
+        cutoff: f64,
+    ) -> PyResult<Self> {
+        let m = WindowKernelSums::new(
+            incidents.get().inner.clone(),
+            grid.get().inner.clone(),
+            Kernel::parse(kernel)?,
+            bandwidth,
+            cutoff,
+            window_days,
+        )
+        .map_err(|e| match e {
+            Error::InvalidParameter { name, reason } if name == "bandwidth_m" => {
+                Error::param("bandwidth", reason)
+            }
+            e => e,
+        })?;
+        Ok(PyWindowKernelSums {
+            inner: Arc::new(std::sync::Mutex::new(m)),
+        })
+    }
+    /// The KDE surface at `at` (UTC seconds) from the incidents in `[at - window_days, at)`.
+    fn predict<'py>(&self, py: Python<'py>, at: i64) -> PyResult<Prediction<'py>> {
+        let m = self.inner.clone();
+        let s = detached(py, move || {
+            // a panic while holding the lock cannot leave a half-updated state that is reused:
+            // the accumulator is rebuilt from scratch whenever the lock was poisoned
+            let mut g = match m.lock() {
+                Ok(g) => g,
+                Err(p) => {
+                    let mut g = p.into_inner();
+                    g.reset();
+                    g
+                }
+            };
+            g.predict(at)
+        })?;
+        Ok(prediction(py, s))
+    }
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parameter_constraints, m)?)?;
+    m.add_class::<PyWindowKernelSums>()?;
     m.add_class::<PyNaive>()?;
     m.add_class::<PyKde>()?;
     m.add_class::<PyRetrospective>()?;

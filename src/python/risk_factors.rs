@@ -166,12 +166,14 @@ fn poisson_params(
         max_iter,
         tol,
         dispersion: Dispersion::parse(dispersion)?,
+        start: None,
     })
 }
 
-/// Fits `y ~ Poisson(exp(b0 + x b))` with an L2 penalty `alpha` (scikit-learn's scale).
+/// Fits `y ~ Poisson(exp(b0 + x b))` with an L2 penalty `alpha` (scikit-learn's scale);
+/// `start` (intercept, then coefficients) warm-starts the Newton iterations.
 #[pyfunction]
-#[pyo3(signature = (x, y, weights=None, *, alpha=1e-4, dispersion="pearson", max_iter=100, tol=1e-16))]
+#[pyo3(signature = (x, y, weights=None, *, alpha=1e-4, dispersion="pearson", max_iter=100, tol=1e-16, start=None))]
 #[allow(clippy::too_many_arguments)]
 fn fit_poisson<'py>(
     py: Python<'py>,
@@ -182,8 +184,12 @@ fn fit_poisson<'py>(
     dispersion: &str,
     max_iter: usize,
     tol: f64,
+    start: Option<Vec<f64>>,
 ) -> PyResult<PyPoissonFit> {
-    let p = poisson_params(alpha, dispersion, max_iter, tol)?;
+    let p = PoissonParams {
+        start,
+        ..poisson_params(alpha, dispersion, max_iter, tol)?
+    };
     let xv = x.as_array().to_owned();
     let yv = to_vec_f64(&y);
     let wv = weights.map(|w| to_vec_f64(&w));

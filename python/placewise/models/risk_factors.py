@@ -199,10 +199,13 @@ class RiskFactors(Model):
 
     @staticmethod
     def fit_predict_shared(model: RiskFactors, train: Any, grid: Any, at: pd.Timestamp, horizon: pd.Timedelta,
-                           shared: dict[tuple[Any, ...], Any]) -> Surface:
+                           shared: dict[tuple[Any, ...], Any], warm_start: bool = True) -> Surface:
         """Fit ``model`` on ``train`` ending at ``at`` and predict over ``horizon``, sharing the
         feature matrices in ``shared`` with every other call whose features are the same (the
-        penalty and dispersion do not change them): the rolling search's shortcut."""
+        penalty and dispersion do not change them): the rolling search's shortcut. With
+        ``warm_start`` each fit starts from the coefficients of the nearest penalty already fitted on the same
+        features, so its estimate can differ from a cold start's within the solver's
+        tolerance (Newton decrement < 1e-16)."""
         inc, g = check_inputs(train, grid)
         spec = model._spec()
         at_s = to_utc_seconds(at, inc.tz, "at")
@@ -228,7 +231,16 @@ class RiskFactors(Model):
             cells = np.flatnonzero(g.mask().ravel())
             shared[key] = (np.ascontiguousarray(x[:n_tr]), y, x[n_tr:], cells, list(names) + list(lnames))
         x, y, xa, cells, names = shared[key]
-        f = _native.fit_poisson(x, y, alpha=float(model.alpha), dispersion=str(model.dispersion))
+        # warm start: the coefficients at the nearest penalty already fitted on these features
+        # (the optimum is the same; Newton needs fewer steps from nearby)
+        fits = shared.setdefault(("risk_factor_fits", key), {})
+        alpha = float(model.alpha)
+        start = None
+        if warm_start and fits and alpha > 0:
+            near = min((a for a in fits if a > 0), key=lambda a: (abs(np.log(a / alpha)), a), default=None)
+            start = None if near is None else fits[near]
+        f = _native.fit_poisson(x, y, alpha=alpha, dispersion=str(model.dispersion), start=start)
+        fits.setdefault(alpha, [float(f.intercept), *map(float, f.coef)])
         h_days = horizon / pd.Timedelta(days=1)
         mu = np.exp(f.intercept + xa @ np.asarray(f.coef)) * (h_days / float(model.horizon_days))
         values = np.zeros(g.n_cells)
