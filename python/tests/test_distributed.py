@@ -260,3 +260,86 @@ class _Offset:
 def test_dask_map_keeps_task_order(client):
     items = list(range(7))
     assert D.dask_map(client)(_Offset(3), items) == list(map(_Offset(3), items))
+
+
+# ------------------------------------------------------------------------------ sweeps: 1 and 2 workers
+@pytest.fixture(scope="module")
+def client1():
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, Client(lc) as c:
+        yield c
+
+
+def _same_feedback(a, b) -> None:
+    pd.testing.assert_frame_equal(a.rounds, b.rounds, check_exact=True)
+    assert (a.label, a.params, a.verdict, a.replicate_ids) == (b.label, b.params, b.verdict, b.replicate_ids)
+    assert (a.tv_initial, a.tv_final, a.growth) == (b.tv_initial, b.tv_final, b.growth)
+
+
+def test_feedback_study_is_bit_identical_with_one_and_two_workers_and_equals_one_process(client, client1):
+    city = pw.datasets.load_chicago(cell_size=1000)
+    kw = dict(grid=city.grid, truth=city.incidents, rounds=6, replicates=5, budget=5, seed=11,
+              model=pw.KDE(bandwidth=4000, mode="binned"))
+    serial = pw.audit.feedback(**kw)
+    # Replicates 0..4 each draw from stream (11, i): a serial run of one replicate is that row block.
+    only3 = pw.audit.feedback(**kw, replicate_ids=[3])
+    pd.testing.assert_frame_equal(only3.rounds.reset_index(drop=True),
+                                  serial.rounds[serial.rounds["replicate"] == 3].reset_index(drop=True), check_exact=True)
+    runs = [D.feedback(client=c, replicates_per_task=k, **kw) for c in (client1, client) for k in (1, 2)]
+    for r in runs:
+        _same_feedback(r, serial)
+    assert sorted(serial.rounds["replicate"].unique()) == [0, 1, 2, 3, 4] and serial.rounds["round"].nunique() == 6
+    # Another root seed changes the draws: the tasks really take their seed from it.
+    other = D.feedback(client=client, replicates_per_task=2, **{**kw, "seed": 12})
+    assert not other.rounds["occurred"].equals(serial.rounds["occurred"])
+
+
+def test_compare_mitigations_on_dask_equals_one_process(client, client1):
+    city = pw.datasets.load_chicago(cell_size=1000)
+    kw = dict(grid=city.grid, truth=city.incidents, rounds=4, replicates=3, budget=5, seed=2)
+    serial = pw.audit.compare_mitigations(**kw)
+    for c in (client1, client):
+        d = D.compare_mitigations(client=c, replicates_per_task=2, **kw)
+        assert [r.label for r in d.results] == [r.label for r in serial.results]
+        for a, b in zip(d.results, serial.results):
+            _same_feedback(a, b)
+        pd.testing.assert_frame_equal(d.table(), serial.table(), check_exact=True)
+
+
+def test_feedback_on_dask_refuses_settings_it_chooses(client):
+    city = pw.datasets.load_chicago(cell_size=1000)
+    kw = dict(grid=city.grid, truth=city.incidents, rounds=2, replicates=2)
+    for bad, name in ((dict(replicate_ids=[0]), "replicate_ids"), (dict(replicates_per_task=0), "replicates_per_task"),
+                      (dict(threads_per_task=0), "threads_per_task"), (dict(replicates=0), "replicates")):
+        with pytest.raises(InvalidParameterError) as e:
+            D.feedback(client=client, **{**kw, **bad})
+        assert e.value.name == name
+
+
+SELECT_MODELS = {"KDE": (pw.KDE(mode="binned"), {"bandwidth": [4000, 6000]}),
+                 "Naive": (pw.Naive(), {"window_days": [91, 365]}),
+                 "Blend": (pw.Blend(short_bandwidth_m=1500), {"weight": [0.6, 0.9]})}
+
+
+def test_selection_sweep_is_bit_identical_with_one_and_two_workers_and_equals_one_process(client, client1):
+    from placewise.distributed._sweeps import _cells
+    from placewise.selection import SelectionTask, expand
+
+    city = pw.datasets.load_chicago(cell_size=1000)
+    kw = dict(start="2019-10-06", end="2019-10-27", lookback=2, bootstrap=200, seed=3, history="365D")
+    serial = pw.evaluate.select(SELECT_MODELS, city.incidents, city.grid, **kw)
+    for c in (client1, client):
+        d = D.select(SELECT_MODELS, city.incidents, city.grid, client=c, **kw)
+        pd.testing.assert_frame_equal(d.scores, serial.scores, check_exact=True)
+        pd.testing.assert_frame_equal(d.choices, serial.choices, check_exact=True)
+        pd.testing.assert_frame_equal(d.backtest.frame, serial.backtest.frame, check_exact=True)
+        assert (d.winner, d.chosen) == (serial.winner, serial.chosen)
+        pd.testing.assert_frame_equal(d.backtest.compare(), serial.backtest.compare(), check_exact=True)
+    # 3 test + 2 warm-up origins, each scoring the baseline and the 6 candidates.
+    assert serial.scores["origin"].nunique() == 5 and serial.scores["candidate"].nunique() == 7
+    # The Dask tasks are cells: each KDE and Naive setting alone, the Blends (one shared fit) together.
+    cands = tuple(expand(SELECT_MODELS))
+    task = SelectionTask(pd.Timestamp("2019-10-06", tz="America/Chicago"), pd.Timedelta("7D"), None,
+                         pd.Timedelta("365D"), cands, (0.01,))
+    assert [[c.label for c in t.candidates] for t in _cells(task)] == [
+        ["KDE(bandwidth=4000)"], ["KDE(bandwidth=6000)"], ["Naive(window_days=91)"], ["Naive(window_days=365)"],
+        ["Blend(weight=0.6)", "Blend(weight=0.9)"]]
