@@ -343,3 +343,61 @@ def test_selection_sweep_is_bit_identical_with_one_and_two_workers_and_equals_on
     assert [[c.label for c in t.candidates] for t in _cells(task)] == [
         ["KDE(bandwidth=4000)"], ["KDE(bandwidth=6000)"], ["Naive(window_days=91)"], ["Naive(window_days=365)"],
         ["Blend(weight=0.6)", "Blend(weight=0.9)"]]
+
+
+# ------------------------------------------------------------------------------ progress bar, scheduler address
+def _one_jurisdiction_config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "one.toml"
+    cfg.write_text('[defaults]\nat = "2019-12-01"\nbacktest_start = "2019-11-17"\n\n'
+                   '[[jurisdiction]]\nname = "Chicago"\ndataset = "chicago-sample"\n')
+    return cfg
+
+
+@pytest.mark.parametrize("tty, flags, expected", [
+    (True, [], True), (False, [], False), (False, ["--progress"], True), (True, ["--no-progress"], False),
+    (True, ["--quiet"], False), (True, ["--quiet", "--progress"], True),
+])
+def test_audit_many_cli_shows_the_progress_bar_on_a_terminal_or_on_request(tmp_path, monkeypatch, capsys, tty, flags,
+                                                                            expected):
+    from placewise import cli
+
+    seen: list[bool] = []
+
+    def fake(jurisdictions, *, progress, **kw):
+        seen.append(progress)
+        name = jurisdictions[0].name
+        return D.AuditManyResult([D.JurisdictionResult(name=name, status="ok", row={"jurisdiction": name, "status": "ok"})])
+
+    monkeypatch.setattr(D, "audit_many", fake)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: tty)
+    quiet = [f for f in flags if f == "--quiet"]
+    rest = [f for f in flags if f != "--quiet"]
+    assert cli.main([*quiet, "audit-many", str(_one_jurisdiction_config(tmp_path)), "--out", str(tmp_path / "o"),
+                     *rest]) == 0
+    assert seen == [expected]
+
+
+def test_audit_many_with_progress_draws_dasks_bar_and_without_it_prints_nothing(client, tmp_path, capsys):
+    j = synthetic(tmp_path / "p", "Progress town", seed=5, n=600)
+    capsys.readouterr()
+    with_bar = D.audit_many([j], client=client, progress=True, **CHAIN)
+    out = capsys.readouterr().out
+    assert "% Completed" in out and "100% Completed" in out
+    without = D.audit_many([j], client=client, progress=False, **CHAIN)
+    assert "Completed" not in capsys.readouterr().out
+    same(with_bar.results[0], without.results[0])
+
+
+def test_audit_many_cli_names_an_unreachable_scheduler_within_the_timeout(tmp_path, monkeypatch, capsys):
+    from placewise import cli
+    from placewise.distributed import _cluster
+
+    monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT_S", 2.0)
+    t0 = time.perf_counter()
+    rc = cli.main(["audit-many", str(_one_jurisdiction_config(tmp_path)), "--out", str(tmp_path / "o"),
+                   "--scheduler", "tcp://127.0.0.1:9"])
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "tcp://127.0.0.1:9" in err and "no Dask scheduler answered" in err
+    assert time.perf_counter() - t0 < 30  # 2 s timeout plus the client's own set-up
+    assert not (tmp_path / "o" / "summary.csv").exists()
