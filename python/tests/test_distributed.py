@@ -295,8 +295,9 @@ def test_feedback_study_is_bit_identical_with_one_and_two_workers_and_equals_one
 
 def test_compare_mitigations_on_dask_equals_one_process(client, client1):
     city = pw.datasets.load_chicago(cell_size=1000)
-    kw = dict(grid=city.grid, truth=city.incidents, rounds=4, replicates=3, budget=5, seed=2)
+    kw = dict(grid=city.grid, truth=city.incidents, rounds=4, replicates=3, budget=5, seed=2, population=city.population)
     serial = pw.audit.compare_mitigations(**kw)
+    assert "discovery_gap" in serial.results[0].rounds  # the population travelled with the scattered inputs
     for c in (client1, client):
         d = D.compare_mitigations(client=c, replicates_per_task=2, **kw)
         assert [r.label for r in d.results] == [r.label for r in serial.results]
@@ -401,3 +402,17 @@ def test_audit_many_cli_names_an_unreachable_scheduler_within_the_timeout(tmp_pa
     assert "tcp://127.0.0.1:9" in err and "no Dask scheduler answered" in err
     assert time.perf_counter() - t0 < 30  # 2 s timeout plus the client's own set-up
     assert not (tmp_path / "o" / "summary.csv").exists()
+
+
+def test_warnings_raised_on_workers_reach_the_caller(client):
+    from placewise.exceptions import PlacewiseWarning
+
+    city = pw.datasets.load_chicago(cell_size=1000)
+    coarse = {"KDE 2 km": pw.KDE(bandwidth=2000, mode="binned")}  # binned on cells > bandwidth/4: warns when fitted
+    with pytest.warns(PlacewiseWarning, match="binning error guarantee"):
+        pw.evaluate.backtest(coarse, city.incidents, city.grid, start="2019-10-06", end="2019-10-13", progress=False)
+    with pytest.warns(PlacewiseWarning, match="binning error guarantee"):
+        D.backtest(coarse, city.incidents, city.grid, start="2019-10-06", end="2019-10-13", client=client)
+    with pytest.warns(PlacewiseWarning, match="binning error guarantee"):
+        D.select(coarse, city.incidents, city.grid, start="2019-10-06", end="2019-10-13", lookback=1, bootstrap=10,
+                 history="365D", client=client)

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import param_error
+from ._warnings import capturing, reissue
 
 
 def dask_map(client: Any) -> Callable[[Callable[[Any], Any], Iterable[Any]], list[Any]]:
@@ -37,8 +38,9 @@ def dask_map(client: Any) -> Callable[[Callable[[Any], Any], Iterable[Any]], lis
         # A callable object (e.g. one holding the incidents and grid) is shipped once, not per task.
         f = fn if isinstance(fn, (types.FunctionType, types.BuiltinFunctionType)) else client.scatter(fn, hash=False)
         run = uuid.uuid4().hex[:8]
-        futures = [client.submit(_call, f, item, pure=False, key=f"map-{i}-{run}") for i, item in enumerate(items)]
-        return list(client.gather(futures))
+        futures = [client.submit(capturing, _call, f, item, pure=False, key=f"map-{i}-{run}")
+                   for i, item in enumerate(items)]
+        return [reissue(part) for part in client.gather(futures)]
 
     return _map
 
@@ -96,13 +98,13 @@ def backtest(models: Sequence[Any] | Mapping[str, Any], incidents: Any, grid: An
         futures, run = [], uuid.uuid4().hex[:8]
         for i, k in cells:
             ms = {labelled[k][0]: labelled[k][1]} if labelled else {}
-            futures.append(c.submit(_one, ms, inc_f, grid_f, origins[i], ends[i], kw, pure=False,
+            futures.append(c.submit(capturing, _one, ms, inc_f, grid_f, origins[i], ends[i], kw, pure=False,
                                     key=f"backtest-{i}-{k}-{run}"))
         if progress:
             from dask.distributed import progress as dask_progress
 
             dask_progress(futures)
-        parts = c.gather(futures)
+        parts = [reissue(part) for part in c.gather(futures)]
     by_cell = dict(zip(cells, parts))
     frames: list[pd.DataFrame] = []
     curves: dict[str, list[np.ndarray]] = {lab: [] for lab in [base_label] + [lab for lab, _ in labelled]}
@@ -159,13 +161,14 @@ def _feedback(fn_name: str, combine: Callable[[list[Any]], Any], kw: dict[str, A
     with cluster(client, workers=workers) as c:
         shipped = c.scatter([big["grid"], big["truth"], big["population"]], broadcast=False, hash=False)
         run = uuid.uuid4().hex[:8]
-        futures = [c.submit(_feedback_part, fn_name, kw, ids, *shipped, pure=False, key=f"feedback-{ids[0]}-{run}")
+        futures = [c.submit(capturing, _feedback_part, fn_name, kw, ids, *shipped, pure=False,
+                            key=f"feedback-{ids[0]}-{run}")
                    for ids in _chunks(int(n), replicates_per_task)]
         if progress:
             from dask.distributed import progress as dask_progress
 
             dask_progress(futures)
-        parts = c.gather(futures)
+        parts = [reissue(part) for part in c.gather(futures)]
     return combine(parts)
 
 
