@@ -2,17 +2,18 @@
 
 Not a test. Measures, with a LocalCluster of 1 and of 2 worker processes (one thread each):
 
+* a 200-replicate feedback study (replicates as tasks through the core's `replicate_ids`), and
 * a 40-jurisdiction audit (synthetic jurisdictions of 1 000–6 000 incidents, the full
-  `placewise audit` chain each, with a short backtest and feedback simulation), and
-* a 200-replicate feedback study (replicates as tasks through the core's `replicate_ids`),
+  `placewise audit` chain each, with a short backtest and feedback simulation),
 
 printed as wall and CPU times, peak RSS per worker, the load average, and the speed-up ratio
-1 → 2 workers; and the peak RSS of one audit task at two sizes (a fresh process each). Then a projection (stated as one)
-of a national study (500 jurisdictions, 20 M incidents) on 8 and 64 workers from the measured
-per-task time (fitted as a + b·incidents), the task count, the bytes shipped per task and the
-memory model.
+1 → 2 workers. Then one audit task alone in a fresh process at four (incidents, cell size)
+shapes up to 200 k incidents and 25 600 cells: CPU seconds and peak RSS, fitted as linear in
+incidents and cells. From that model, the task count and the bytes shipped per task, a
+projection (stated as one) of a national study (500 jurisdictions, 20 M incidents) on 8 and 64
+workers.
 
-    python bench/dask_scaling.py [--jurisdictions 40] [--replicates 200]
+    python bench/dask_scaling.py [--jurisdictions 40] [--replicates 200] [--repeats 2] [--skip feedback,audit]
 
 On a shared 2-core machine the 2-worker figure is bounded by the cores other processes leave.
 """
@@ -25,6 +26,7 @@ import pickle
 import sys
 import tempfile
 import time
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +90,7 @@ class Run:
                 f"load average {self.load[0]:.1f} → {self.load[1]:.1f}")
 
 
-def audit_runs(js: list) -> tuple[Run, Run, object, object]:
+def audit_runs(js: list) -> tuple[Run, Run, Any, Any]:
     from placewise import distributed as D
 
     runs, results = [], []
@@ -100,7 +102,7 @@ def audit_runs(js: list) -> tuple[Run, Run, object, object]:
     return runs[0], runs[1], results[0], results[1]
 
 
-def feedback_study(replicates: int, per_task: int) -> tuple[float, int, float, float]:
+def feedback_study(replicates: int, per_task: int, repeats: int = 1) -> tuple[float, int, float, float]:
     """Times the study on 1 and 2 workers; returns (seconds per task on 1 worker, tasks, bytes out, bytes back)."""
     import placewise as pw
     from placewise import distributed as D
@@ -111,12 +113,12 @@ def feedback_study(replicates: int, per_task: int) -> tuple[float, int, float, f
     kw = dict(grid=city.grid, truth=truth, model=pw.Naive(window_days=None), strategy="top_k", budget=20, rounds=20,
               replicates=replicates, seed=0)
     runs, results = [], []
-    for w in (1, 2):
+    for w in (1, 2) * repeats:  # interleaved, so that a change in the machine's load hits both
         run = Run(w)
         results.append(run(lambda c: D.feedback(client=c, replicates_per_task=per_task, **{**kw, "replicates": 2 * w}),
                            lambda c: D.feedback(client=c, replicates_per_task=per_task, **kw)))
         runs.append(run)
-    same = results[0].rounds.equals(results[1].rounds)
+    same = all(r.rounds.equals(results[0].rounds) for r in results)
     one = serial(**kw, replicate_ids=list(range(per_task)), workers=1)
     same_serial = results[0].rounds[results[0].rounds["replicate"] < per_task].reset_index(drop=True).equals(
         one.rounds.reset_index(drop=True))
@@ -127,38 +129,66 @@ def feedback_study(replicates: int, per_task: int) -> tuple[float, int, float, f
           f"20 rounds, {per_task} replicates per task, {tasks} tasks, one Rust thread per task):")
     for r in runs:
         print("  " + r.line())
-    print(f"  speed-up 1 → 2 workers: {runs[0].wall / runs[1].wall:.2f}× wall "
+    best = {w: min(r.wall for r in runs if r.workers == w) for w in (1, 2)}
+    print(f"  speed-up 1 → 2 workers: {best[1] / best[2]:.2f}× wall (best of {repeats} each; per pair "
+          + ", ".join(f"{a.wall / b.wall:.2f}×" for a, b in zip(runs[::2], runs[1::2])) + ") "
           f"(results identical with 1 and 2 workers: {same}; first task equal to the single-process run: {same_serial})")
     print(f"  per task: {runs[0].wall / tasks:.3f} s wall, {runs[0].worker_cpu / tasks:.3f} s CPU on 1 worker; shipped "
           f"{out_b} B out per task (grid and truth scattered once), {back_b / 1e3:.0f} kB back")
     return runs[0].worker_cpu / tasks, tasks, out_b, back_b
 
 
-def memory_per_incident(folder: Path) -> tuple[float, float]:
-    """Peak RSS of one audit task in a fresh process at two sizes: (MB at rest, MB per 1 000 incidents)."""
+_ONE_TASK = """\
+import pickle, resource, sys, time
+from placewise import distributed as D
+j, chain = pickle.load(open(sys.argv[1], "rb"))
+def rss(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+open("/proc/self/clear_refs", "w").write("5")  # resets the peak (VmHWM) to the current RSS
+base = rss("VmRSS:")
+r0 = resource.getrusage(resource.RUSAGE_SELF)
+t0 = time.perf_counter()
+r = D.audit_one(j, **chain)
+wall = time.perf_counter() - t0
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+assert r.status != "failed", r.error
+cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+print(cpu, wall, base, rss("VmHWM:"), len(pickle.dumps(r)), r.row["active_cells"])
+"""
+
+
+def one_task_costs(folder: Path, shapes: tuple[tuple[int, float], ...]) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """One audit task per (incidents, cell size), each in a fresh process: CPU seconds, wall, RSS
+    after imports and peak RSS during the task (VmHWM, reset before it). Returns the linear
+    models [at 0, per incident, per active cell] of CPU seconds and of task memory (MB), the RSS
+    after imports and the bytes of a result."""
     import subprocess
 
-    code = ("import pickle, resource, sys\n"
-            "from placewise import distributed as D\n"
-            "j, chain = pickle.load(open(sys.argv[1], 'rb'))\n"
-            "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-            "r = D.audit_one(j, **chain)\n"
-            "assert r.status != 'failed', r.error\n"
-            "print(base / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
     from test_distributed import synthetic
 
-    points = []
-    for n in (2_000, 200_000):
-        j = synthetic(folder / f"mem{n}", f"M{n}", seed=7, n=n)
-        spec = folder / f"mem{n}.pkl"
+    rows = []
+    for n, cell in shapes:
+        j = synthetic(folder / f"one{n}", f"One {n}", seed=7, n=n)
+        j.cell_size = cell
+        spec = folder / f"one{n}-{cell:g}.pkl"
         spec.write_bytes(pickle.dumps((j, CHAIN)))
-        out = subprocess.run([sys.executable, "-c", code, str(spec)], capture_output=True, text=True, check=True)
-        base, peak = map(float, out.stdout.split()[-2:])
-        points.append((n, base, peak))
-        print(f"  one audit task of {n} incidents in a fresh process: peak RSS {peak:.0f} MB ({base:.0f} MB after imports)")
-    (n1, _, p1), (n2, _, p2) = points
-    slope = (p2 - p1) / (n2 - n1) * 1000
-    return p1 - slope * n1 / 1000, slope
+        load = os.getloadavg()[0]
+        out = subprocess.run([sys.executable, "-c", _ONE_TASK, str(spec)], capture_output=True, text=True, check=True)
+        cpu, wall, base, peak, back, cells = map(float, out.stdout.split()[-6:])
+        rows.append((n, cells, cpu, peak - base, back))
+        print(f"  {n:>7} incidents, {cell:>3g} m cells ({cells:>6.0f} active): CPU {cpu:.1f} s, wall {wall:.1f} s "
+              f"(load average {load:.1f}), RSS {base:.0f} MB after imports, peak {peak:.0f} MB during the task "
+              f"(+{peak - base:.0f} MB), result {back / 1e3:.0f} kB")
+    x = np.array([[1.0, r[0], r[1]] for r in rows])
+    cpu_m = np.linalg.lstsq(x, np.array([r[2] for r in rows]), rcond=None)[0]
+    mem_m = np.linalg.lstsq(x, np.array([r[3] for r in rows]), rcond=None)[0]
+    print(f"  least-squares fits over {len(rows)} tasks: CPU {cpu_m[0]:.2f} s + {cpu_m[1] * 1e6:.2f} s per million "
+          f"incidents + {cpu_m[2] * 1e3:.2f} s per thousand cells; task memory {mem_m[0]:.0f} MB + "
+          f"{mem_m[1] * 1e6:.0f} MB per million incidents + {mem_m[2] * 1e3:.1f} MB per thousand cells, on top of "
+          f"{base:.0f} MB after imports")
+    return cpu_m, mem_m, float(base), float(np.mean([r[4] for r in rows]))
 
 
 def main() -> None:
@@ -166,70 +196,70 @@ def main() -> None:
     ap.add_argument("--jurisdictions", type=int, default=40)
     ap.add_argument("--replicates", type=int, default=200)
     ap.add_argument("--replicates-per-task", type=int, default=10)
+    ap.add_argument("--repeats", type=int, default=1, help="interleaved 1- and 2-worker runs of the feedback study")
+    ap.add_argument("--skip", default="", help="comma-separated sections to skip: feedback, audit")
     a = ap.parse_args()
     import dask
 
     import placewise as pw
 
+    skip = {x.strip() for x in a.skip.split(",") if x.strip()}
     print(f"placewise {pw.__version__}, dask {dask.__version__}, {os.cpu_count()} CPUs visible, "
           f"load average now {os.getloadavg()[0]:.1f} (a shared machine: 2 workers get 2 cores only when they are free)")
-    fb = feedback_study(a.replicates, a.replicates_per_task)
+    fb = None if "feedback" in skip else feedback_study(a.replicates, a.replicates_per_task, a.repeats)
     with tempfile.TemporaryDirectory() as tmp:
-        js = jurisdictions(Path(tmp), a.jurisdictions)
-        r1, r2, res1, res2 = audit_runs(js)
-        same = all(x.row == y.row for x, y in zip(res1.results, res2.results))
-        ok = sum(r.status != "failed" for r in res1.results)
-        print(f"\n{a.jurisdictions}-jurisdiction audit (synthetic, 1 000–6 000 incidents each, full chain; {ok} completed):")
-        for r in (r1, r2):
-            print("  " + r.line())
-        print(f"  speed-up 1 → 2 workers: {r1.wall / r2.wall:.2f}× wall (results identical: {same})")
-        # per-task cost model from the 1-worker run: seconds = a + b * incidents
-        n = np.array([r.row["incidents"] for r in res1.results], dtype=float)
-        s = np.array([r.seconds for r in res1.results])
-        # Under load a task's wall time counts the time it waited for a core: scale the per-task
-        # times by the CPU share the worker got (its CPU seconds over the tasks' wall seconds).
-        share = r1.worker_cpu / s.sum()
-        b, a0 = np.polyfit(n, s * share, 1)
-        if b < 0:
-            print(f"  (per-incident slope fitted {b * 1e3:.3f} ms < 0: noise over this size range; projected with 0)")
-            b, a0 = 0.0, float(np.mean(s * share))
-        desc = np.mean([len(pickle.dumps(j)) for j in js])
-        back = np.mean([len(pickle.dumps(r)) for r in res1.results])
-        print(f"  per task: {a0:.2f} s + {b * 1e3:.3f} ms per incident of CPU (task wall times × the worker's CPU share "
-              f"{share:.2f}; fit over {len(n)} tasks, "
-              f"{n.min():.0f}–{n.max():.0f} incidents); shipped {desc:.0f} B out, {back / 1e3:.0f} kB back")
-        print("\nmemory:")
-        m0, m1 = memory_per_incident(Path(tmp))
-        print(f"  peak RSS model: {m0:.0f} MB + {m1:.2f} MB per 1 000 incidents (two sizes, linear)")
-        project(float(a0), float(b), float(back), m0, m1, fb)
+        if "audit" not in skip:
+            js = jurisdictions(Path(tmp), a.jurisdictions)
+            r1, r2, res1, res2 = audit_runs(js)
+            same = all(x.row == y.row for x, y in zip(res1.results, res2.results))
+            ok = sum(r.status != "failed" for r in res1.results)
+            print(f"\n{a.jurisdictions}-jurisdiction audit (synthetic, 1 000–6 000 incidents each, full chain; "
+                  f"{ok} completed):")
+            for r in (r1, r2):
+                print("  " + r.line())
+            print(f"  speed-up 1 → 2 workers: {r1.wall / r2.wall:.2f}× wall (results identical: {same}); "
+                  f"shipped {np.mean([len(pickle.dumps(j)) for j in js]):.0f} B out per task")
+        print("\none audit task, alone in a fresh process (per-task cost and memory for the projection):")
+        cpu_m, mem_m, base, back = one_task_costs(Path(tmp), ((2_000, 250), (200_000, 250), (200_000, 50),
+                                                               (20_000, 25)))
+        project(cpu_m, mem_m, back, base, fb)
 
 
-def project(a0: float, b: float, back_bytes: float, m0: float, m1: float, fb: tuple[float, int, float, float]) -> None:
+def project(cpu_m: np.ndarray, mem_m: np.ndarray, back_bytes: float, base_mb: float,
+            fb: tuple[float, int, float, float] | None) -> None:
     """National study: 500 jurisdictions, 20 M incidents (40 k on average, the largest 1 M)."""
     rng = np.random.default_rng(0)
     sizes = rng.lognormal(mean=0.0, sigma=1.2, size=500)
     sizes = np.round(sizes / sizes.sum() * 20e6)
     sizes[np.argmax(sizes)] = max(sizes.max(), 1e6)
-    task_s = a0 + b * sizes
+    # Assumed grid: about 10 incidents per active cell (Chicago, 230 k incidents a year on 27 k
+    # cells of 150 m), at least 256 and at most 30 000 cells.
+    cells = np.clip(sizes / 10, 256, 30_000)
+    task_s = np.maximum(cpu_m[0] + cpu_m[1] * sizes + cpu_m[2] * cells, 0.0)
+    task_mb = base_mb + np.maximum(mem_m[0] + mem_m[1] * sizes + mem_m[2] * cells, 0.0)
     per_task_overhead = 0.005  # scheduler round trip per task (Dask docs: ~1 ms; taken 5× for safety)
     bw = 100e6  # bytes/s of result traffic to the client (1 Gb/s network, shared)
     print("\nPROJECTION (not a measurement): 500 jurisdictions, 20 M incidents (log-normal sizes, largest "
-          f"{sizes.max() / 1e6:.1f} M), from the per-task model above; largest first (longest-processing-time) order")
+          f"{sizes.max() / 1e6:.1f} M, median {np.median(sizes) / 1e3:.0f} k), from the one-task CPU model above, "
+          "largest first (longest-processing-time) order, on cores nobody else uses")
     for w in (8, 64):
         loads = np.zeros(w)
         for t in np.sort(task_s)[::-1]:
             loads[np.argmin(loads)] += t
         makespan = loads.max() + 500 * per_task_overhead / w + 500 * back_bytes / bw
-        print(f"  {w:>2} workers: ~{makespan / 60:.1f} min (total work {task_s.sum() / 3600:.2f} CPU-h; "
-              f"largest task {task_s.max() / 60:.1f} min bounds it from below)")
-    print(f"  memory: the largest jurisdiction's worker ~{(m0 + m1 * sizes.max() / 1000) / 1024:.1f} GB, "
-          f"a median one ~{(m0 + m1 * np.median(sizes) / 1000) / 1024:.2f} GB (the linear RSS model above)")
-    per, tasks, out_b, back_b = fb
-    print(f"  a feedback study of the same kind, 200 000 replicates ({tasks * 1000} tasks of the measured size): "
-          + ", ".join(f"{w} workers ~{(tasks * 1000 * (per + per_task_overhead) / w + tasks * 1000 * back_b / bw) / 60:.1f} min"
-                      for w in (8, 64)))
-    print("  assumes linear per-incident cost as measured at ≤ 6 k incidents (backtest and KDE are near linear), "
-          "one thread per worker, files read by workers, and cores that are not shared")
+        print(f"  {w:>2} workers: ~{makespan / 60:.1f} min (total work {task_s.sum() / 3600:.2f} CPU-h; the largest "
+              f"task, {task_s.max() / 60:.1f} min, bounds it from below)")
+    print(f"  memory per worker: ~{task_mb.max() / 1024:.2f} GB for the largest jurisdiction, "
+          f"~{np.median(task_mb) / 1024:.2f} GB for a median one (RSS after imports + the task model; cells assumed "
+          "= incidents / 10 within [256, 30 000])")
+    if fb is not None:
+        per, tasks, out_b, back_b = fb
+        n = tasks * 1000
+        print(f"  a feedback study of the same kind with 200 000 replicates ({n} tasks of the measured CPU cost): "
+              + ", ".join(f"{w} workers ~{(n * (per + per_task_overhead) / w + n * back_b / bw) / 60:.1f} min"
+                          for w in (8, 64)))
+    print("  assumes costs stay linear in incidents and cells beyond the 200 k incidents and 25 600 cells measured, "
+          "one thread per worker, and files read by the workers")
 
 
 if __name__ == "__main__":
