@@ -142,8 +142,6 @@ def _feedback(fn_name: str, combine: Callable[[list[Any]], Any], kw: dict[str, A
               replicates_per_task: int, threads_per_task: int | None, progress: bool) -> Any:
     from ._cluster import cluster
 
-    if "workers" in kw:
-        raise param_error("workers", "is the number of Dask workers here; threads_per_task sets each task's threads")
     if threads_per_task is not None and (not isinstance(threads_per_task, int) or isinstance(threads_per_task, bool)
                                          or threads_per_task < 1):
         raise param_error("threads_per_task", f"must be an integer >= 1 or None, got {threads_per_task!r}")
