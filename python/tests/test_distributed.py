@@ -378,10 +378,11 @@ def test_audit_many_cli_shows_the_progress_bar_on_a_terminal_or_on_request(tmp_p
     assert seen == [expected]
 
 
-def test_audit_many_with_progress_draws_dasks_bar_and_without_it_prints_nothing(client, tmp_path, capsys):
+def test_audit_many_with_progress_draws_dasks_bar_and_without_it_prints_nothing(client, client1, tmp_path, capsys):
     j = synthetic(tmp_path / "p", "Progress town", seed=5, n=600)
     capsys.readouterr()
-    with_bar = D.audit_many([j], client=client, progress=True, **CHAIN)
+    with client1.as_current():  # the bar follows the cluster that runs the tasks, not the default client
+        with_bar = D.audit_many([j], client=client, progress=True, **CHAIN)
     out = capsys.readouterr().out
     assert "% Completed" in out and "100% Completed" in out
     without = D.audit_many([j], client=client, progress=False, **CHAIN)

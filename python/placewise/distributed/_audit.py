@@ -231,7 +231,7 @@ def audit_many(jurisdictions: Iterable[Jurisdiction], *, client: Any = None, wor
             else:
                 futures.append(c.submit(capturing, _task, j, None, folders[j.name], chain, pure=False, key=key))
         if progress:
-            dask_progress(futures)
+            dask_progress(futures, scheduler=c.scheduler.address)  # this cluster, not the default client
         results = []
         for j, f in zip(js, futures):
             try:

@@ -103,7 +103,7 @@ def backtest(models: Sequence[Any] | Mapping[str, Any], incidents: Any, grid: An
         if progress:
             from dask.distributed import progress as dask_progress
 
-            dask_progress(futures)
+            dask_progress(futures, scheduler=c.scheduler.address)  # this cluster, not the default client
         parts = [reissue(part) for part in c.gather(futures)]
     by_cell = dict(zip(cells, parts))
     frames: list[pd.DataFrame] = []
@@ -165,7 +165,7 @@ def _feedback(fn_name: str, combine: Callable[[list[Any]], Any], kw: dict[str, A
         if progress:
             from dask.distributed import progress as dask_progress
 
-            dask_progress(futures)
+            dask_progress(futures, scheduler=c.scheduler.address)  # this cluster, not the default client
         parts = [reissue(part) for part in c.gather(futures)]
     return combine(parts)
 
