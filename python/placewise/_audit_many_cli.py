@@ -59,6 +59,8 @@ def add_parser(sub: Any, formatter: Any, epilog: str) -> None:
                    help="address of a running Dask scheduler (default: a local cluster on this machine)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of the local cluster (default: one per core)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="Dask's progress bar on standard output (default: when it is a terminal)")
     p.set_defaults(func=cmd_audit_many)
 
 
@@ -74,8 +76,9 @@ def cmd_audit_many(args: argparse.Namespace) -> int:
     if not quiet:
         where = f"the Dask scheduler at {args.scheduler}" if args.scheduler else "a local Dask cluster"
         print(f"auditing {len(jurisdictions)} jurisdictions on {where}…", file=sys.stderr)
-    res = audit_many(jurisdictions, client=args.scheduler, workers=args.workers, out=args.out,
-                     progress=not quiet and sys.stdout.isatty(), **chain)
+    progress = args.progress if args.progress is not None else (not quiet and sys.stdout.isatty())
+    res = audit_many(jurisdictions, client=args.scheduler, workers=args.workers, out=args.out, progress=progress,
+                     **chain)
     s = res.summary
     if not quiet:
         print(s[["jurisdiction", "status", "incidents", "checks_passed", "checks_failed"]].to_string(index=False),

@@ -270,3 +270,160 @@ class _Offset:
 def test_dask_map_keeps_task_order(client):
     items = list(range(7))
     assert D.dask_map(client)(_Offset(3), items) == list(map(_Offset(3), items))
+
+
+# ------------------------------------------------------------------------------ sweeps: 1 and 2 workers
+@pytest.fixture(scope="module")
+def client1():
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as lc, Client(lc) as c:
+        yield c
+
+
+def _same_feedback(a, b) -> None:
+    pd.testing.assert_frame_equal(a.rounds, b.rounds, check_exact=True)
+    assert (a.label, a.params, a.verdict, a.replicate_ids) == (b.label, b.params, b.verdict, b.replicate_ids)
+    assert (a.tv_initial, a.tv_final, a.growth) == (b.tv_initial, b.tv_final, b.growth)
+
+
+def test_feedback_study_is_bit_identical_with_one_and_two_workers_and_equals_one_process(client, client1):
+    city = pw.datasets.load_chicago(cell_size=1000)
+    kw = dict(grid=city.grid, truth=city.incidents, rounds=6, replicates=5, budget=5, seed=11,
+              model=pw.KDE(bandwidth=4000, mode="binned"))
+    serial = pw.audit.feedback(**kw)
+    # Replicates 0..4 each draw from stream (11, i): a serial run of one replicate is that row block.
+    only3 = pw.audit.feedback(**kw, replicate_ids=[3])
+    pd.testing.assert_frame_equal(only3.rounds.reset_index(drop=True),
+                                  serial.rounds[serial.rounds["replicate"] == 3].reset_index(drop=True), check_exact=True)
+    runs = [D.feedback(client=c, replicates_per_task=k, **kw) for c in (client1, client) for k in (1, 2)]
+    for r in runs:
+        _same_feedback(r, serial)
+    assert sorted(serial.rounds["replicate"].unique()) == [0, 1, 2, 3, 4] and serial.rounds["round"].nunique() == 6
+    # Another root seed changes the draws: the tasks really take their seed from it.
+    other = D.feedback(client=client, replicates_per_task=2, **{**kw, "seed": 12})
+    assert not other.rounds["occurred"].equals(serial.rounds["occurred"])
+
+
+def test_compare_mitigations_on_dask_equals_one_process(client, client1):
+    city = pw.datasets.load_chicago(cell_size=1000)
+    kw = dict(grid=city.grid, truth=city.incidents, rounds=4, replicates=3, budget=5, seed=2, population=city.population)
+    serial = pw.audit.compare_mitigations(**kw)
+    assert "discovery_gap" in serial.results[0].rounds  # the population travelled with the scattered inputs
+    for c in (client1, client):
+        d = D.compare_mitigations(client=c, replicates_per_task=2, **kw)
+        assert [r.label for r in d.results] == [r.label for r in serial.results]
+        for a, b in zip(d.results, serial.results):
+            _same_feedback(a, b)
+        pd.testing.assert_frame_equal(d.table(), serial.table(), check_exact=True)
+
+
+def test_feedback_on_dask_refuses_settings_it_chooses(client):
+    city = pw.datasets.load_chicago(cell_size=1000)
+    kw = dict(grid=city.grid, truth=city.incidents, rounds=2, replicates=2)
+    for bad, name in ((dict(replicate_ids=[0]), "replicate_ids"), (dict(replicates_per_task=0), "replicates_per_task"),
+                      (dict(threads_per_task=0), "threads_per_task"), (dict(replicates=0), "replicates")):
+        with pytest.raises(InvalidParameterError) as e:
+            D.feedback(client=client, **{**kw, **bad})
+        assert e.value.name == name
+
+
+SELECT_MODELS = {"KDE": (pw.KDE(mode="binned"), {"bandwidth": [4000, 6000]}),
+                 "Naive": (pw.Naive(), {"window_days": [91, 365]}),
+                 "Blend": (pw.Blend(short_bandwidth_m=1500), {"weight": [0.6, 0.9]})}
+
+
+def test_selection_sweep_is_bit_identical_with_one_and_two_workers_and_equals_one_process(client, client1):
+    from placewise.distributed._sweeps import _cells
+    from placewise.selection import SelectionTask, expand
+
+    city = pw.datasets.load_chicago(cell_size=1000)
+    kw = dict(start="2019-10-06", end="2019-10-27", lookback=2, bootstrap=200, seed=3, history="365D")
+    serial = pw.evaluate.select(SELECT_MODELS, city.incidents, city.grid, **kw)
+    for c in (client1, client):
+        d = D.select(SELECT_MODELS, city.incidents, city.grid, client=c, **kw)
+        pd.testing.assert_frame_equal(d.scores, serial.scores, check_exact=True)
+        pd.testing.assert_frame_equal(d.choices, serial.choices, check_exact=True)
+        pd.testing.assert_frame_equal(d.backtest.frame, serial.backtest.frame, check_exact=True)
+        assert (d.winner, d.chosen) == (serial.winner, serial.chosen)
+        pd.testing.assert_frame_equal(d.backtest.compare(), serial.backtest.compare(), check_exact=True)
+    # 3 test + 2 warm-up origins, each scoring the baseline and the 6 candidates.
+    assert serial.scores["origin"].nunique() == 5 and serial.scores["candidate"].nunique() == 7
+    # The Dask tasks are cells: each KDE and Naive setting alone, the Blends (one shared fit) together.
+    cands = tuple(expand(SELECT_MODELS))
+    task = SelectionTask(pd.Timestamp("2019-10-06", tz="America/Chicago"), pd.Timedelta("7D"), None,
+                         pd.Timedelta("365D"), cands, (0.01,))
+    assert [[c.label for c in t.candidates] for t in _cells(task)] == [
+        ["KDE(bandwidth=4000)"], ["KDE(bandwidth=6000)"], ["Naive(window_days=91)"], ["Naive(window_days=365)"],
+        ["Blend(weight=0.6)", "Blend(weight=0.9)"]]
+
+
+# ------------------------------------------------------------------------------ progress bar, scheduler address
+def _one_jurisdiction_config(tmp_path: Path) -> Path:
+    cfg = tmp_path / "one.toml"
+    cfg.write_text('[defaults]\nat = "2019-12-01"\nbacktest_start = "2019-11-17"\n\n'
+                   '[[jurisdiction]]\nname = "Chicago"\ndataset = "chicago-sample"\n')
+    return cfg
+
+
+@pytest.mark.parametrize("tty, flags, expected", [
+    (True, [], True), (False, [], False), (False, ["--progress"], True), (True, ["--no-progress"], False),
+    (True, ["--quiet"], False), (True, ["--quiet", "--progress"], True),
+])
+def test_audit_many_cli_shows_the_progress_bar_on_a_terminal_or_on_request(tmp_path, monkeypatch, capsys, tty, flags,
+                                                                            expected):
+    from placewise import cli
+
+    seen: list[bool] = []
+
+    def fake(jurisdictions, *, progress, **kw):
+        seen.append(progress)
+        name = jurisdictions[0].name
+        return D.AuditManyResult([D.JurisdictionResult(name=name, status="ok", row={"jurisdiction": name, "status": "ok"})])
+
+    monkeypatch.setattr(D, "audit_many", fake)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: tty)
+    quiet = [f for f in flags if f == "--quiet"]
+    rest = [f for f in flags if f != "--quiet"]
+    assert cli.main([*quiet, "audit-many", str(_one_jurisdiction_config(tmp_path)), "--out", str(tmp_path / "o"),
+                     *rest]) == 0
+    assert seen == [expected]
+
+
+def test_audit_many_with_progress_draws_dasks_bar_and_without_it_prints_nothing(client, client1, tmp_path, capsys):
+    j = synthetic(tmp_path / "p", "Progress town", seed=5, n=600)
+    capsys.readouterr()
+    with client1.as_current():  # the bar follows the cluster that runs the tasks, not the default client
+        with_bar = D.audit_many([j], client=client, progress=True, **CHAIN)
+    out = capsys.readouterr().out
+    assert "% Completed" in out and "100% Completed" in out
+    without = D.audit_many([j], client=client, progress=False, **CHAIN)
+    assert "Completed" not in capsys.readouterr().out
+    same(with_bar.results[0], without.results[0])
+
+
+def test_audit_many_cli_names_an_unreachable_scheduler_within_the_timeout(tmp_path, monkeypatch, capsys):
+    from placewise import cli
+    from placewise.distributed import _cluster
+
+    monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT_S", 2.0)
+    t0 = time.perf_counter()
+    rc = cli.main(["audit-many", str(_one_jurisdiction_config(tmp_path)), "--out", str(tmp_path / "o"),
+                   "--scheduler", "tcp://127.0.0.1:9"])
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "tcp://127.0.0.1:9" in err and "no Dask scheduler answered" in err
+    assert time.perf_counter() - t0 < 30  # 2 s timeout plus the client's own set-up
+    assert not (tmp_path / "o" / "summary.csv").exists()
+
+
+def test_warnings_raised_on_workers_reach_the_caller(client):
+    from placewise.exceptions import PlacewiseWarning
+
+    city = pw.datasets.load_chicago(cell_size=1000)
+    coarse = {"KDE 2 km": pw.KDE(bandwidth=2000, mode="binned")}  # binned on cells > bandwidth/4: warns when fitted
+    with pytest.warns(PlacewiseWarning, match="binning error guarantee"):
+        pw.evaluate.backtest(coarse, city.incidents, city.grid, start="2019-10-06", end="2019-10-13", progress=False)
+    with pytest.warns(PlacewiseWarning, match="binning error guarantee"):
+        D.backtest(coarse, city.incidents, city.grid, start="2019-10-06", end="2019-10-13", client=client)
+    with pytest.warns(PlacewiseWarning, match="binning error guarantee"):
+        D.select(coarse, city.incidents, city.grid, start="2019-10-06", end="2019-10-13", lookback=1, bootstrap=10,
+                 history="365D", client=client)

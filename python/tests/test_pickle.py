@@ -13,7 +13,7 @@ import pytest
 
 import placewise as pw
 from placewise import _native
-from placewise.exceptions import InvalidParameterError
+from placewise.exceptions import InvalidParameterError, PlacewiseWarning
 
 
 def roundtrip(obj):
@@ -141,3 +141,46 @@ def pw_policy_path():
     from pathlib import Path
 
     return Path(__file__).resolve().parents[2] / "audits" / "policy.toml"
+
+
+def _same_fit(a, b) -> None:
+    assert repr(a) == repr(b)
+    sa, sb = a.predict(at="2019-06-01"), b.predict(at="2019-06-01")
+    assert np.array_equal(sa.values, sb.values) and sa.params == sb.params
+
+
+@pytest.mark.parametrize("model", [pw.SEPP(kind="space_time"), pw.SEPP(kind="grid"), pw.RiskFactors(alpha=1e-2)],
+                         ids=["sepp-space-time", "sepp-grid", "risk-factors"])
+def test_models_with_native_fitted_state_pickle_by_refitting_to_the_same_fit(city, model):
+    train = city.incidents.between("2019-03-01", "2019-06-01")
+    fitted = model.clone().fit(train, city.grid)
+    back = roundtrip(fitted)
+    _same_fit(fitted, back)
+    if isinstance(model, pw.SEPP):
+        assert (back.theta_, back.omega_, back.loglik_, back.n_iter_) == (fitted.theta_, fitted.omega_, fitted.loglik_,
+                                                                          fitted.n_iter_)
+        assert np.array_equal(back.loglik_path_, fitted.loglik_path_) and np.array_equal(back.mu_, fitted.mu_)
+    # A copy of the copy is the same fit again, and an unfitted model pickles as its parameters.
+    _same_fit(fitted, roundtrip(back))
+    unfitted = roundtrip(model)
+    assert repr(unfitted) == repr(model) and not getattr(unfitted, "fitted_", False)
+
+
+def test_a_sepp_fit_that_did_not_converge_pickles_as_the_same_partial_fit_without_warning_again(city):
+    import warnings
+
+    train = city.incidents.between("2019-03-01", "2019-06-01")
+    with pytest.raises(pw.NotConvergedError) as e:
+        pw.SEPP(max_iter=2).fit(train, city.grid)
+    partial = e.value.partial
+    assert not partial.converged_ and partial.n_iter_ == 2
+    back = roundtrip(partial)
+    assert not back.converged_ and back.on_not_converged == partial.on_not_converged
+    _same_fit(partial, back)
+    with pytest.warns(PlacewiseWarning, match="did not converge"):
+        kept = pw.SEPP(max_iter=2, on_not_converged="warn").fit(train, city.grid)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        back = roundtrip(kept)
+    assert seen == [] and back.on_not_converged == "warn" and not back.converged_
+    _same_fit(kept, back)

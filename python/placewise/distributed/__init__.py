@@ -9,9 +9,10 @@ their seeds in their description, so results do not depend on the number of work
 - :func:`audit_many`: the audit chain on each of many jurisdictions (:class:`Jurisdiction`,
   :func:`read_config`), failures reported by name; :func:`audit_one` is one of its tasks.
 - :func:`backtest`: a rolling backtest as (origin × model) tasks; :func:`select`: model
-  selection's per-origin tasks; :func:`feedback` / :func:`compare_mitigations`: feedback
-  replicates as tasks, merged with ``FeedbackResult.combine``; :func:`dask_map` gives the
-  ``map=`` hook of placewise's sweep functions.
+  selection with one task per (origin × model × parameter) cell (:func:`cell_map`);
+  :func:`feedback` / :func:`compare_mitigations`: slices of the replicates as tasks (replicate
+  ``i`` draws from the stream ``(seed, i)``), merged with ``FeedbackResult.combine``;
+  :func:`dask_map` gives the ``map=`` hook of placewise's sweep functions.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess by the 
 from ._audit import SUMMARY_COLUMNS, AuditManyResult, JurisdictionResult, audit_many, audit_one, write_summary
 from ._cluster import cluster, local_workers
 from ._jurisdictions import Jurisdiction, load, read_config
-from ._sweeps import backtest, compare_mitigations, dask_map, feedback, select
+from ._sweeps import backtest, cell_map, compare_mitigations, dask_map, feedback, select
 
 __all__ = [
     "AuditManyResult", "Jurisdiction", "JurisdictionResult", "SUMMARY_COLUMNS", "audit_many", "audit_one", "backtest",
-    "cluster", "compare_mitigations", "dask_map", "feedback", "load", "local_workers", "read_config", "select",
+    "cell_map", "cluster", "compare_mitigations", "dask_map", "feedback", "load", "local_workers", "read_config", "select",
     "write_summary",
 ]

@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..exceptions import PolicyViolation, param_error
 from ._jurisdictions import CHAIN_KEYS, Jurisdiction, load
+from ._warnings import capturing, reissue
 
 #: Columns of the cross-jurisdiction summary table, in order.
 SUMMARY_COLUMNS = [
@@ -226,15 +227,15 @@ def audit_many(jurisdictions: Iterable[Jurisdiction], *, client: Any = None, wor
             if j.city is not None:  # in memory: scattered once, the description travels without it
                 spec = {f.name: getattr(j, f.name) for f in dataclasses.fields(j) if f.name != "city"}
                 city = c.scatter(j.city, hash=False)
-                futures.append(c.submit(_task, spec, city, folders[j.name], chain, pure=False, key=key))
+                futures.append(c.submit(capturing, _task, spec, city, folders[j.name], chain, pure=False, key=key))
             else:
-                futures.append(c.submit(_task, j, None, folders[j.name], chain, pure=False, key=key))
+                futures.append(c.submit(capturing, _task, j, None, folders[j.name], chain, pure=False, key=key))
         if progress:
-            dask_progress(futures)
+            dask_progress(futures, scheduler=c.scheduler.address)  # this cluster, not the default client
         results = []
         for j, f in zip(js, futures):
             try:
-                results.append(f.result())
+                results.append(reissue(f.result(), prefix=f"{j.name}: "))
             except Exception as e:  # noqa: BLE001 - a task lost beyond Dask's retries: reported by name
                 results.append(_failed(j.name, e))
     res = AuditManyResult(results)

@@ -31,12 +31,13 @@ def local_workers() -> int:
 
 
 @contextmanager
-def cluster(client: Any = None, *, workers: int | None = None, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[Client]:
+def cluster(client: Any = None, *, workers: int | None = None, timeout: float | None = None) -> Iterator[Client]:
     """A :class:`~dask.distributed.Client` for ``client`` (see the module docstring).
 
     ``workers`` sets the number of worker processes of a cluster started here (default: one per
     core); it is refused together with an existing client or address, whose size is the
-    cluster's own.
+    cluster's own. ``timeout``: seconds to wait for a scheduler at an address (default
+    :data:`CONNECT_TIMEOUT_S`).
     """
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise param_error("workers", f"must be an integer >= 1, got {workers!r}")
@@ -53,6 +54,7 @@ def cluster(client: Any = None, *, workers: int | None = None, timeout: float = 
         yield client
         return
     if isinstance(client, str):
+        timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
         try:
             c = Client(client, timeout=timeout)
         except (OSError, TimeoutError) as e:
