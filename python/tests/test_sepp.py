@@ -97,7 +97,8 @@ def test_space_time_em_reaches_the_scipy_maximum_of_an_independent_likelihood():
     grid = pw.Grid(region, cell_size=2000)
     inc = simulate(dict(theta=0.4, omega=1 / 5, sigma=60.0, mu=1.0), region, 500, 5)
     tc, dc = 60.0, 400.0
-    m = pw.SEPP(time_cutoff_days=tc, space_cutoff_m=dc, max_iter=5000, tol=1e-12, param_tol=1e-9).fit(inc, grid)
+    m = pw.SEPP(background="grid", trigger_tol=0.0, time_cutoff_days=tc, space_cutoff_m=dc, max_iter=5000, tol=1e-12,
+                param_tol=1e-9).fit(inc, grid)
     x, y = np.asarray(inc.x), np.asarray(inc.y)
     td = (inc.t - inc.t[0]) / DAY
     T = td[-1]
@@ -128,9 +129,11 @@ def test_space_time_em_reaches_the_scipy_maximum_of_an_independent_likelihood():
 # ---------------------------------------------------------------- EM behaviour
 @pytest.mark.parametrize("kind", ["space_time", "grid"])
 def test_em_loglik_never_decreases(square, kind):
+    # exact EM: per-cell background, every pair visited (the kNN background's weighted
+    # declustering is a fixed-point iteration, not an EM)
     inc = _simulated(square, per_day=3.0, days=400, seed=21)
-    m = pw.SEPP(kind=kind, max_iter=60, tol=0, param_tol=0, init=dict(theta=0.9, omega=3.0, sigma=200.0),
-                on_not_converged="warn")
+    m = pw.SEPP(kind=kind, background="grid", trigger_tol=0.0, max_iter=60, tol=0, param_tol=0,
+                init=dict(theta=0.9, omega=3.0, sigma=200.0), on_not_converged="warn")
     with pytest.warns(pw.exceptions.PlacewiseWarning, match="did not converge"):
         m.fit(inc, square[1])
     path = m.loglik_path_
@@ -215,7 +218,7 @@ def test_thousand_events_one_cell_no_triggering_and_ties(square):
     mu[10, 10] = 3.0
     inc1 = simulate(dict(theta=0.0, omega=1.0, sigma=0.0, mu=mu), region, 100, 42, grid=grid)
     for kind in ("space_time", "grid"):
-        m1 = pw.SEPP(kind=kind, max_iter=1000).fit(inc1, grid)
+        m1 = pw.SEPP(kind=kind, background="grid", max_iter=1000).fit(inc1, grid)
         assert np.count_nonzero(m1.mu_) == 1 and m1.mu_[10, 10] > 0
         assert m1.theta_ < 0.25
         s = m1.predict(horizon="1D")
@@ -302,7 +305,7 @@ def test_simulate_is_seeded_and_sklearn_contract(square):
 def test_kde_background_fits_recovers_and_validates(square):
     region, grid = square
     inc = _simulated(square, seed=3)
-    m = pw.SEPP(background="kde", bandwidth_m=300.0).fit(inc, grid)
+    m = pw.SEPP(background="kde", bandwidth_m=300.0, trigger_tol=0.0).fit(inc, grid)
     path = m.loglik_path_
     assert np.all(np.diff(path) >= -1e-10 * np.abs(path[:-1]))
     # the KDE shape is a smoothed, slightly misspecified background here (the truth is
@@ -330,3 +333,64 @@ def test_kde_background_fits_recovers_and_validates(square):
         pw.SEPP(background="voronoi").fit(inc, grid)
     with pytest.raises(pw.DataValidationError, match="increase bandwidth_m"):
         pw.SEPP(background="kde", bandwidth_m=0.01).fit(inc, grid)
+
+
+# ---------------------------------------------------------------- kNN background: any grid
+def _issue_example(seed: int) -> pw.Incidents:
+    """The issue's example: uniform background 40/day on 10 km × 10 km for a year (≈21k events)."""
+    region = pw.Region.from_bounds(0, 0, L, L, crs=CRS)
+    return pw.SEPP.simulate({"theta": 0.3, "omega": 1 / 7, "sigma": 50.0, "mu": 40.0}, region, 365, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_space_time_recovery_does_not_depend_on_the_cell_size(seed):
+    """θ and 1/ω within ±10 %, σ within ±15 % of the truth on 100 m and 500 m grids, and the
+    two fits agree closely: the kNN background does not use the cells (only the region's edge,
+    which both grids cover fully)."""
+    inc = _issue_example(seed)
+    region = pw.Region.from_bounds(0, 0, L, L, crs=CRS)
+    fits = [pw.SEPP().fit(inc, pw.Grid(region, cell_size=c)) for c in (100, 500)]
+    for m in fits:
+        assert abs(m.theta_ / 0.3 - 1) < 0.10, m.theta_
+        assert abs(1 / m.omega_ / 7 - 1) < 0.10, 1 / m.omega_
+        assert abs(m.sigma_ / 50 - 1) < 0.15, m.sigma_
+        # the E-step skipped at most ~1.3e-4 of each kernel (trigger_tol = 1e-5)
+        assert 0 < m.dropped_kernel_share_ < 2e-4
+    a, b = fits
+    assert a.theta_ == pytest.approx(b.theta_, rel=1e-3)
+    assert a.omega_ == pytest.approx(b.omega_, rel=1e-3)
+    # the per-cell background holds the same total on either grid
+    assert a.mu_.sum() == pytest.approx(b.mu_.sum(), rel=1e-9)
+
+
+def test_space_time_bad_input_is_named(square):
+    region, grid = square
+    inc = _simulated(square, per_day=2.0, days=100, seed=0)
+    for bad in (-1e-3, 1.0, float("nan"), float("inf")):
+        with pytest.raises(pw.InvalidParameterError, match="trigger_tol") as e:
+            pw.SEPP(trigger_tol=bad).fit(inc, grid)
+        assert e.value.name == "trigger_tol"
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(pw.InvalidParameterError, match="background_k"):
+            pw.SEPP(background_k=bad).fit(inc, grid)
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(pw.InvalidParameterError, match="min_bandwidth_m"):
+            pw.SEPP(min_bandwidth_m=bad).fit(inc, grid)
+    # too few events for the kNN background's neighbour rank
+    few = pw.Incidents.from_arrays(np.linspace(100, 900, 10), np.linspace(100, 900, 10), np.arange(10) * DAY, crs=CRS)
+    with pytest.raises(pw.InvalidParameterError, match="background_k"):
+        pw.SEPP().fit(few, grid)
+    # every event at one place
+    one = pw.Incidents.from_arrays([500.0] * 30, [700.0] * 30, np.arange(30) * DAY, crs=CRS)
+    with pytest.raises(pw.DataValidationError, match="one place"):
+        pw.SEPP().fit(one, grid)
+    with pytest.raises(pw.DataValidationError, match="one place"):
+        pw.SEPP(background="grid").fit(one, grid)
+    # incidents in another CRS than the grid
+    other = pw.Incidents.from_arrays(np.asarray(inc.x), np.asarray(inc.y), np.asarray(inc.t), crs="EPSG:32617")
+    with pytest.raises(pw.InvalidParameterError, match="CRS") as e:
+        pw.SEPP().fit(other, grid)
+    assert e.value.name == "grid"
+    # the grid model has one rate per cell
+    with pytest.raises(pw.InvalidParameterError, match="background"):
+        pw.SEPP(kind="grid", background="knn").fit(inc, grid)

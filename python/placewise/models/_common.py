@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .._time import seconds_to_timestamps, to_utc_seconds
-from ..exceptions import InvalidParameterError
+from ..exceptions import InvalidParameterError, param_error
 from ..surface import Surface
 
 if TYPE_CHECKING:
@@ -26,9 +26,7 @@ def check_inputs(incidents: Any, grid: Any) -> tuple[Incidents, Grid]:
     if not isinstance(grid, Grid):
         raise InvalidParameterError(f"invalid parameter `grid`: expected placewise.Grid, got {type(grid).__name__}")
     if incidents.crs is not None and grid.crs is not None and not incidents.crs.equals(grid.crs):
-        raise InvalidParameterError(
-            f"invalid parameter `grid`: its CRS ({grid.crs.name}) differs from the incidents' ({incidents.crs.name})"
-        )
+        raise param_error("grid", f"its CRS ({grid.crs.name}) differs from the incidents' ({incidents.crs.name})")
     return incidents, grid
 
 

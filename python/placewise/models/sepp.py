@@ -3,10 +3,17 @@
 Two models (see the Rust core, ``src/models/sepp/mod.rs``, for the full mathematics):
 
 * ``kind="space_time"`` — Mohler et al. (2011), *Self-exciting point process modeling of
-  crime*, JASA 106(493): background ``μ(x, y)`` piecewise constant on the grid's cells, and a
-  triggering kernel ``θ ω e^{−ωΔt} N(Δx, Δy; σ²)`` that crosses cells, truncated (and
-  renormalised) at ``time_cutoff_days`` and ``space_cutoff_m``. The EM visits only pairs within
-  the cut-offs, through a bucket index; it never builds an N × N matrix.
+  crime*, JASA 106(493): a triggering kernel ``θ ω e^{−ωΔt} N(Δx, Δy; σ²)`` that crosses
+  cells, truncated (and renormalised) at ``time_cutoff_days`` and ``space_cutoff_m``, and by
+  default their variable-bandwidth kernel background: each event's Gaussian kernel, with the
+  distance to its ``background_k``-th nearest neighbour as bandwidth, weighted by the event's
+  background probability from the E-step (weighted declustering), left-one-out at the events.
+  Unlike a per-cell background (``background="grid"``), whose free rate per cell absorbs
+  triggered clusters on fine grids and smears clustered backgrounds on coarse ones, it does not
+  depend on the grid's cell size, so θ, ω and σ do not either. The E-step visits only pairs
+  whose kernel value is at least ``trigger_tol`` times its peak at the current σ and ω,
+  through a bucket index; it never builds an N × N matrix. ``dropped_kernel_share_`` bounds
+  the share of the kernel so skipped.
 * ``kind="grid"`` — Mohler et al. (2015), *Randomized controlled field trials of predictive
   policing*, JASA 110(512): grid ETAS, each cell its own background ``μ_n`` plus exponential
   triggering by earlier events in the same cell, with the edge-corrected M-step. Exact O(N)
@@ -27,9 +34,10 @@ import pandas as pd
 
 from .. import _native
 from .._time import seconds_to_timestamps, to_utc_seconds
-from ..exceptions import InvalidParameterError, NotConvergedError, PlacewiseWarning
+from ..exceptions import InvalidParameterError, NotConvergedError, PlacewiseWarning, param_error
 from ..surface import Surface
 from ._base import Model
+from ._common import check_inputs
 
 KINDS = ("space_time", "grid")
 _SECONDS_PER_DAY = 86_400
@@ -61,11 +69,21 @@ class SEPP(Model):
     ----------
     kind
         ``"space_time"`` (default) or ``"grid"``.
-    background, bandwidth_m
-        Space–time background: ``"grid"`` (default; one rate per active cell) or ``"kde"``
-        (a fixed-bandwidth Gaussian KDE of the training events, leave-one-out, s.d.
-        ``bandwidth_m`` metres, times one rate fitted by EM; its shape is fixed so the EM stays
-        exact).
+    background, background_k, min_bandwidth_m, bandwidth_m
+        Space–time background: ``"knn"`` (default for ``kind="space_time"``; Mohler et al.
+        2011: Gaussian kernels with the distance to the ``background_k``-th nearest other
+        event as bandwidth, at least ``min_bandwidth_m`` metres, weighted by each event's
+        background probability; not an exact EM, so the log-likelihood path need not rise
+        monotonically), ``"grid"`` (one rate per active cell; the estimates then depend on the
+        cell size) or ``"kde"`` (a fixed-bandwidth Gaussian KDE of the training events,
+        leave-one-out, s.d. ``bandwidth_m`` metres, times one rate fitted by EM; its shape is
+        fixed so the EM stays exact). ``kind="grid"`` always uses ``"grid"``.
+    trigger_tol
+        Relative tolerance of the space–time E-step: pairs whose triggering kernel value is
+        below ``trigger_tol`` times its peak at the current σ and ω are skipped (default 1e-5;
+        0 visits every pair within the cut-offs). The fitted ``dropped_kernel_share_`` is the
+        largest share of an event's kernel so skipped (about 1.3e-4 at the default), a bound on
+        the relative downward bias this puts on θ.
     time_cutoff_days, space_cutoff_m
         Cut-offs of the space–time triggering kernel (pairs further apart in time or space do
         not trigger). ``kind="grid"`` has no cut-offs (exact recursion) and uses
@@ -88,7 +106,8 @@ class SEPP(Model):
     Fitted attributes: ``theta_`` (branching ratio), ``omega_`` (decay rate per day; mean lag
     ``1/omega_`` days), ``sigma_`` (metres; None for ``"grid"``), ``mu_`` (background events per
     day per cell, shape (ny, nx)), ``background_rate_`` (events per day in all), ``loglik_``, ``loglik_path_``, ``n_iter_``, ``aic_``,
-    ``n_params_``, ``converged_``, ``triggered_share_``, ``window_``.
+    ``n_params_``, ``converged_``, ``triggered_share_``, ``n_pairs_``, ``dropped_kernel_share_``,
+    ``window_``.
 
     Examples
     --------
@@ -106,8 +125,11 @@ class SEPP(Model):
         self,
         kind: str = "space_time",
         *,
-        background: str = "grid",
+        background: str | None = None,
         bandwidth_m: float | None = None,
+        background_k: int = 15,
+        min_bandwidth_m: float = 10.0,
+        trigger_tol: float = 1e-5,
         time_cutoff_days: float = 120.0,
         space_cutoff_m: float = 500.0,
         min_sigma_m: float = 1.0,
@@ -121,6 +143,9 @@ class SEPP(Model):
         self.kind = kind
         self.background = background
         self.bandwidth_m = bandwidth_m
+        self.background_k = background_k
+        self.min_bandwidth_m = min_bandwidth_m
+        self.trigger_tol = trigger_tol
         self.time_cutoff_days = time_cutoff_days
         self.space_cutoff_m = space_cutoff_m
         self.min_sigma_m = min_sigma_m
@@ -145,6 +170,14 @@ class SEPP(Model):
             isinstance(self.n_threads, bool) or not isinstance(self.n_threads, (int, np.integer)) or self.n_threads < 1
         ):
             raise InvalidParameterError(f"invalid parameter `n_threads`: must be None or an integer >= 1, got {self.n_threads!r}")
+        if (
+            isinstance(self.background_k, bool)
+            or not isinstance(self.background_k, (int, np.integer))
+            or self.background_k < 1
+        ):
+            raise param_error("background_k", f"must be an integer >= 1, got {self.background_k!r}")
+        if self.background is not None and not isinstance(self.background, str):
+            raise InvalidParameterError(f"invalid parameter `background`: expected a string, got {self.background!r}")
         init = None
         if self.init is not None:
             unknown = set(self.init) - {"theta", "omega", "sigma"}
@@ -159,6 +192,9 @@ class SEPP(Model):
             kind=self.kind,
             background=self.background,
             bandwidth_m=None if self.bandwidth_m is None else _number("bandwidth_m", self.bandwidth_m),
+            background_k=int(self.background_k),
+            min_bandwidth_m=_number("min_bandwidth_m", self.min_bandwidth_m),
+            trigger_tol=_number("trigger_tol", self.trigger_tol),
             time_cutoff_days=_number("time_cutoff_days", self.time_cutoff_days),
             space_cutoff_m=_number("space_cutoff_m", self.space_cutoff_m),
             min_sigma_m=_number("min_sigma_m", self.min_sigma_m),
@@ -175,8 +211,6 @@ class SEPP(Model):
         Raises :class:`~placewise.NotConvergedError` (with ``.partial``) if the iteration limit
         is reached first and ``on_not_converged="raise"``.
         """
-        from ._common import check_inputs
-
         incidents, grid = check_inputs(incidents, grid)
         native = _native.sepp_fit(incidents._native, grid._native, **self._native_args())
         if native.converged:
@@ -213,6 +247,7 @@ class SEPP(Model):
         self.converged_: bool = native.converged
         self.triggered_share_: float = native.triggered_share
         self.n_pairs_: int = native.n_pairs
+        self.dropped_kernel_share_: float = native.dropped_kernel_share
         a, b = seconds_to_timestamps(np.array(native.window), tz)
         self.window_: tuple[pd.Timestamp, pd.Timestamp] = (a, b)
         self.fitted_ = True

@@ -11,8 +11,54 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 use statrs::function::erf::erfc;
 
-use super::{Data, EStats, SeppOptions, State, CHUNK, SECONDS_PER_DAY};
+use super::{Data, EStats, SeppOptions, SeppParams, State, CHUNK, SECONDS_PER_DAY};
 use crate::space::Grid;
+
+/// The part of the triggering kernel the E-step visits at the current parameters: pairs with
+/// `ωΔt + r²/(2σ²) ≤ level` (a kernel value at least `trigger_tol` times its peak), inside the
+/// cut-offs; `level` is infinite when `trigger_tol` is 0 (every pair within the cut-offs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reach {
+    /// `ln(1 / trigger_tol)`, or infinity.
+    pub level: f64,
+    /// Largest distance visited, metres: `min(D_c, σ √(2 level))`.
+    pub r_m: f64,
+    /// Largest lag visited, days: `min(T_c, level / ω)`.
+    pub t_days: f64,
+}
+
+impl Reach {
+    pub(crate) fn new(p: &SeppParams, opts: &SeppOptions) -> Self {
+        let level = if opts.trigger_tol > 0.0 {
+            -opts.trigger_tol.ln()
+        } else {
+            f64::INFINITY
+        };
+        Reach {
+            level,
+            r_m: opts.space_cutoff_m.min(p.sigma_m * (2.0 * level).sqrt()),
+            t_days: opts.time_cutoff_days.min(level / p.omega_per_day),
+        }
+    }
+
+    /// Share of each event's (truncated, normalised) triggering kernel outside the visited
+    /// part: with `u = ωΔt ~ Exp(1)` truncated at `a = ωT_c` and `v = r²/(2σ²) ~ Exp(1)`
+    /// truncated at `b = D_c²/(2σ²)`, independent, `1 − P(u + v ≤ level)` (exact).
+    pub(crate) fn dropped_share(&self, p: &SeppParams, opts: &SeppOptions) -> f64 {
+        if !self.level.is_finite() {
+            return 0.0;
+        }
+        let l = self.level;
+        let a = p.omega_per_day * opts.time_cutoff_days;
+        let b = opts.space_cutoff_m.powi(2) / (2.0 * p.sigma_m * p.sigma_m);
+        let c = a.min(l);
+        let u1 = (l - b).clamp(0.0, c);
+        let fb = -(-b).exp_m1();
+        let inside = fb * -(-u1).exp_m1() + ((-u1).exp() - (-c).exp()) - (-l).exp() * (c - u1);
+        let norm = -(-a).exp_m1() * fb;
+        (1.0 - inside / norm).clamp(0.0, 1.0)
+    }
+}
 
 /// Bucket index of the events (see the module documentation).
 pub(crate) struct SpaceTimeIndex {
@@ -21,6 +67,8 @@ pub(crate) struct SpaceTimeIndex {
     bt: Vec<i64>,
     bucket_of: Vec<u32>,
     neighbours: Vec<[(u32, u32); 9]>,
+    /// Bucket side, metres.
+    pub side_m: f64,
 }
 
 impl SpaceTimeIndex {
@@ -79,6 +127,7 @@ impl SpaceTimeIndex {
             bt: order.iter().map(|&i| data.t[i]).collect(),
             bucket_of,
             neighbours,
+            side_m,
         }
     }
 
@@ -93,12 +142,15 @@ impl SpaceTimeIndex {
         opts: &SeppOptions,
     ) -> EStats {
         let p = st.params;
+        let reach = Reach::new(&p, opts);
+        debug_assert!(reach.r_m <= self.side_m);
+        let level = reach.level;
         let w = p.omega_per_day;
         let s2 = p.sigma_m * p.sigma_m;
         let d = opts.space_cutoff_m;
         let d2 = d * d;
         let tc_days = opts.time_cutoff_days;
-        let tc_sec = tc_days * SECONDS_PER_DAY;
+        let tc_sec = reach.t_days * SECONDS_PER_DAY;
         let tc_sec_floor = tc_sec.floor().min(i64::MAX as f64) as i64;
         let f_t = -(-w * tc_days).exp_m1();
         let f_s = -(-d2 / (2.0 * s2)).exp_m1();
@@ -132,7 +184,11 @@ impl SpaceTimeIndex {
                                 continue;
                             }
                             let dt = (ti - self.bt[j]) as f64 / SECONDS_PER_DAY;
-                            let v = (-w * dt - r2 * inv2s).exp();
+                            let e = w * dt + r2 * inv2s;
+                            if e > level {
+                                continue;
+                            }
+                            let v = (-e).exp();
                             sg += v;
                             sgt += v * dt;
                             sgr += v * r2;
