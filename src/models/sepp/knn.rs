@@ -15,7 +15,8 @@
 //! scale σ) close in space: with them each triggered event would partly explain itself as
 //! background, which biases θ and 1/ω down (by about 14 % and 9 % on 20k simulated events
 //! with the plain leave-one-out estimate). `Δ` is the time cut-off `T_c` (no pair further
-//! apart can trigger), at most a quarter of the window.
+//! apart can trigger), at most a quarter of the window; the bandwidths then take the
+//! `⌈k T / (T − 2Δ)⌉`-th neighbour, so that about `k` events still fall within each.
 //!
 //! Events at identical coordinates share one location (and one bandwidth). The kernel values
 //! between locations do not change during the fit, so they are computed once (f32, a sparse
@@ -177,6 +178,12 @@ impl KnnBackground {
         if n <= k {
             return Err(KnnError::TooFew);
         }
+        // The estimate at an event uses only the events outside [t − Δ, t + Δ]: the bandwidth
+        // takes the k'-th neighbour, k' = ⌈k T / (T − 2Δ)⌉ (at most 2k, as Δ ≤ T/4), so that
+        // about k events still fall within it.
+        let span = (window.1 - window.0) as f64;
+        let kept = (span - 2.0 * delta_s as f64).max(0.5 * span);
+        let k = ((k as f64 * span / kept).ceil() as usize).clamp(k, n - 1);
         // unique locations, in (x, y) order
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| x[a].total_cmp(&x[b]).then(y[a].total_cmp(&y[b])));
@@ -340,7 +347,6 @@ impl KnnBackground {
                 }
             }
         }
-        let span = (window.1 - window.0) as f64;
         let t_eff = t
             .iter()
             .map(|&ti| {
@@ -413,8 +419,8 @@ impl KnnBackground {
         let cov = grid.coverage();
         let nx = grid.nx();
         let cs = grid.cell_size();
-        for b in 0..self.lx.len() {
-            if wl[b] <= 0.0 || self.inside[b] <= 0.0 {
+        for (b, &wb) in wl.iter().enumerate() {
+            if wb <= 0.0 || self.inside[b] <= 0.0 {
                 continue;
             }
             let h = self.bandwidth[b];
@@ -424,7 +430,7 @@ impl KnnBackground {
             ) else {
                 continue;
             };
-            let amount = wl[b] / span_days / self.inside[b];
+            let amount = wb / span_days / self.inside[b];
             for (ri, &my) in fy.iter().enumerate() {
                 let row = (r0 + ri) * nx;
                 for (ci, &mx) in fx.iter().enumerate() {

@@ -586,7 +586,7 @@ enum Bg {
     /// Fixed KDE shape times one rate.
     Kde(space_time::KdeBackground),
     /// Variable-bandwidth kernels weighted by the last E-step's `p_ii`.
-    Knn(knn::KnnBackground),
+    Knn(Box<knn::KnnBackground>),
 }
 
 fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
@@ -649,7 +649,7 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
                 k,
                 min_bandwidth_m,
             ) {
-                Ok(b) => Bg::Knn(b),
+                Ok(b) => Bg::Knn(Box::new(b)),
                 Err(knn::KnnError::TooFew) => {
                     return Err(Error::param(
                         "background_k",
@@ -838,6 +838,12 @@ impl SeppFit {
     /// The grid the model was fitted on.
     pub fn grid(&self) -> &Arc<Grid> {
         &self.grid
+    }
+
+    /// Background weight of each training event (time order) behind the fitted background:
+    /// its background probability `p_ii` from the last E-step but one.
+    pub fn background_weights(&self) -> &[f64] {
+        &self.bg_weight
     }
 
     /// Expected number of events per cell in `[at, at + horizon)` (UTC seconds): the
