@@ -105,6 +105,11 @@ fn brute_loglik(inc: &Incidents, grid: &Grid, fit: &SeppFit) -> f64 {
                 let (gx0, gy0, gx1, gy1) = grid.extent();
                 // events within Δ = min(T_c, T/4) of t_i are left out; divide by the rest
                 let delta = (o.time_cutoff_days.min(span / 4.0) * DAY).floor() as i64;
+                // the bandwidth takes the ⌈k T / (T − 2Δ)⌉-th neighbour, so that about k
+                // events remain within it once the left-out time is gone
+                let span_s = (end - start) as f64;
+                let kept = (span_s - 2.0 * delta as f64).max(0.5 * span_s);
+                let k = ((k as f64 * span_s / kept).ceil() as usize).clamp(k, n - 1);
                 let (ti, lo, hi) = (inc.t()[i], start, end);
                 let t_i = span - ((ti + delta).min(hi) - (ti - delta).max(lo)) as f64 / DAY;
                 let mut f = 0.0;
@@ -399,12 +404,18 @@ fn one_cell_duplicates_and_small_data_fit_sensibly() {
     let f = fit(&inc, grid.clone(), &SeppOptions::new(SeppKind::SpaceTime)).unwrap();
     assert!(f.loglik.is_finite());
     let total: f64 = f.mu_per_day.iter().sum();
-    // (kernels of s.d. ~13 m around points uniform in a 100 m square spill about
-    // 2 × 13 / (√(2π) · 100) ≈ 10 % over each axis' edges: ~20 % in all)
+    // The window is 100 days, so the left-out time is Δ = T/4 and the bandwidths take the
+    // ⌈15 · T / (T − 2Δ)⌉ = 30th neighbour: about h = √(30 / (π ρ)) for n points uniform on
+    // the 100 m square (ρ = n / 10⁴ m⁻²), ~18 m for n ≈ 300. A Gaussian of s.d. h around a
+    // point uniform on [0, L] spills 2h / (√(2π) L) of its mass over the edges on average, on
+    // each axis; 5 points of slack for the bandwidths' spread (larger near the edges).
+    let h = (30.0 * 1e4 / (std::f64::consts::PI * n as f64)).sqrt();
+    let keep_axis = 1.0 - 2.0 * h / ((2.0 * std::f64::consts::PI).sqrt() * 100.0);
     assert!(
-        f.mu_per_day[cell] > 0.75 * total,
-        "{} of {total}",
-        f.mu_per_day[cell]
+        f.mu_per_day[cell] > (keep_axis * keep_axis - 0.05) * total,
+        "{} of {total}, expected about {:.3} of it",
+        f.mu_per_day[cell],
+        keep_axis * keep_axis
     );
     // Every event duplicated at the identical time and place: ties cannot trigger, so ω stays
     // finite and θ near zero.
