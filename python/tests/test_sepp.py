@@ -417,9 +417,13 @@ def test_space_time_bad_input_is_named(square):
     for bad in (0, -3, 2.5, True):
         with pytest.raises(pw.InvalidParameterError, match="background_k"):
             pw.SEPP(background_k=bad).fit(inc, grid)
-    for bad in (0.0, -1.0, float("nan")):
-        with pytest.raises(pw.InvalidParameterError, match="min_bandwidth_m"):
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(pw.InvalidParameterError, match="min_bandwidth_m") as e:
             pw.SEPP(min_bandwidth_m=bad).fit(inc, grid)
+        assert e.value.name == "min_bandwidth_m"
+        with pytest.raises(pw.InvalidParameterError, match="bandwidth_m") as e:
+            pw.SEPP(background="kde", bandwidth_m=bad).fit(inc, grid)
+        assert e.value.name == "bandwidth_m"
     # too few events for the kNN background's neighbour rank
     few = pw.Incidents.from_arrays(np.linspace(100, 900, 10), np.linspace(100, 900, 10), np.arange(10) * DAY, crs=CRS)
     with pytest.raises(pw.InvalidParameterError, match="background_k"):

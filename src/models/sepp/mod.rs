@@ -570,7 +570,7 @@ impl Engine {
             Engine::Grid(g) => g.estep(data, st, p_bg),
             Engine::SpaceTime(s) => {
                 let r = space_time::Reach::new(&st.params, opts).r_m;
-                if r > s.side_m || r < s.side_m / 1.5 {
+                if r > s.reach_m || r < s.reach_m / 1.5 {
                     *s = space_time::SpaceTimeIndex::new(data, r);
                 }
                 s.estep(data, st, p_bg, opts)
