@@ -4,6 +4,7 @@ space–time fit at 100k (and optionally 1M) events with peak memory.
     .venv/bin/python -m pip install tick      # optional peer (0.8.0.2 fails on Python 3.11)
     .venv/bin/python bench/sepp.py            # peers at 10k + space_time at 100k
     .venv/bin/python bench/sepp.py --million  # also 1M events (minutes; run once, outside tests)
+    .venv/bin/python bench/sepp.py --clustered-square  # the clustered recovery case at ~100k (docs/sepp.md)
 
 Peak resident memory of each large fit is measured in a fresh child process (ru_maxrss), so it
 is that fit's own footprint (Python + numpy + placewise), not the parent's.
@@ -159,6 +160,62 @@ def space_time(n: int, seed: int = 1, method: str = "new", iters: int = 50) -> d
     return r
 
 
+SQUARE_CHILD = r"""
+import json, os, resource, sys, time
+import numpy as np
+import placewise as pw
+# The recovery tests' clustered case at ~100k events: 8 Gaussian clusters (s.d. 300 m) on a
+# 10 km square for 365 days, θ = 0.3, 1/ω = 7 d, σ = 50 m, simulated here by the branching
+# construction in numpy (not SEPP.simulate); fitted on a 150 m grid.
+iters, method = int(sys.argv[1]), sys.argv[2]
+L, days, theta, omega, sigma = 10_000.0, 365.0, 0.3, 1 / 7, 50.0
+C = np.array([(2000, 2500), (5000, 1800), (8000, 3000), (3000, 6000), (6500, 5200), (1800, 8200),
+              (5200, 8300), (8300, 7600)], float)
+g = np.random.default_rng(1)
+n = g.poisson(100_000 * 0.7)
+t = g.uniform(0, days, n)
+c = C[g.integers(0, 8, n)]
+x, y = c[:, 0] + 300 * g.normal(size=n), c[:, 1] + 300 * g.normal(size=n)
+T, X, Y = [t], [x], [y]
+while len(t):
+    idx = np.repeat(np.arange(len(t)), g.poisson(theta, len(t)))
+    t, x, y = (t[idx] + g.exponential(1 / omega, len(idx)), x[idx] + sigma * g.normal(size=len(idx)),
+               y[idx] + sigma * g.normal(size=len(idx)))
+    keep = t <= days
+    t, x, y = t[keep], x[keep], y[keep]
+    T.append(t); X.append(x); Y.append(y)
+t, x, y = np.concatenate(T), np.concatenate(X), np.concatenate(Y)
+m = (x > 0) & (x < L) & (y > 0) & (y < L)
+o = np.argsort(t[m])
+inc = pw.Incidents.from_arrays(x[m][o], y[m][o], np.round(t[m][o] * 86_400).astype(np.int64), crs="EPSG:32616")
+grid = pw.Grid(pw.Region.from_bounds(0, 0, L, L, crs="EPSG:32616"), cell_size=150)
+extra = dict(background="grid", trigger_tol=0.0) if method == "old" else {}
+r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+try:
+    f = pw.SEPP(max_iter=iters, tol=0, param_tol=0, **extra).fit(inc, grid)
+except pw.NotConvergedError as e:
+    f = e.partial
+r1 = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps(dict(n=len(inc), wall=time.perf_counter() - t0, iters=f.n_iter_,
+                      cpu=r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime, rss_mb=r1.ru_maxrss / 1024,
+                      pairs=f.n_pairs_, theta=f.theta_, inv_omega=1 / f.omega_, sigma=f.sigma_,
+                      load=os.getloadavg()[0])))
+"""
+
+
+def clustered_square(iters: int = 50, old_iters: int = 3) -> None:
+    """~100k events, the clustered case of the recovery tests (see docs/sepp.md), wall and CPU
+    time of the default fit (kNN background, adaptive E-step) and of the per-cell background with
+    every pair, each in a fresh child process, back to back."""
+    for method, it in (("new", iters), ("old", old_iters)):
+        out = subprocess.run([sys.executable, "-c", SQUARE_CHILD, str(it), method],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"clustered 10 km square, {r['n']:,} events, {method}, {r['iters']} iterations: wall {r['wall']:.1f} s, "
+              f"CPU {r['cpu']:.1f} s, peak RSS {r['rss_mb']:,.0f} MB, {r['pairs']:,} pairs in the last E-step, "
+              f"θ={r['theta']:.3f} 1/ω={r['inv_omega']:.2f} d σ={r['sigma']:.1f} m; load average {r['load']:.1f}")
+
+
 def real_chicago(shared: str) -> None:
     """The full Chicago aggravated-assault set (2010–2019), 150 m grid, 50 iterations each."""
     import resource
@@ -184,7 +241,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--old-iters", type=int, default=4, help="iterations of the old method to time")
     ap.add_argument("--real", default=None, help="path of the shared data folder: also fit the full Chicago set")
+    ap.add_argument("--clustered-square", action="store_true",
+                    help="only the recovery tests' clustered case at ~100k events (docs/sepp.md)")
     args = ap.parse_args()
+    if args.clustered_square:
+        clustered_square()
+        return
     print(f"machine: {os.cpu_count()} CPUs, load average {_loadavg()} (shared machine)")
     time_only_peers()
     r = space_time(args.n)
