@@ -96,7 +96,10 @@ class SEPP(Model):
         weighted by θ, as they are not identified when θ → 0), or after ``max_iter`` iterations.
     init
         Starting ``{"theta": ..., "omega": ... (per day), "sigma": ... (m)}``; default
-        θ = 0.5, 1/ω = min(time_cutoff_days, span) / 10, σ = space_cutoff_m / 5.
+        θ = 0.5 and, for ``"space_time"``, 1/ω = min(time_cutoff_days, span) / 40 and
+        σ = space_cutoff_m / 20 (a small kernel: the pairs the E-step visits grow with it, so a
+        small start keeps early iterations cheap); for ``"grid"`` 1/ω = min(time_cutoff_days,
+        span) / 10.
     on_not_converged
         ``"raise"`` (default): raise :class:`~placewise.NotConvergedError` whose ``.partial``
         is a fitted copy holding the last iterate; ``"warn"``: warn and keep the last iterate.

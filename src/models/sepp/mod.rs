@@ -206,8 +206,8 @@ pub struct SeppOptions {
     pub tol: f64,
     /// Parameter change below which the fit may stop (default 1e-4; see the module docs).
     pub param_tol: f64,
-    /// Starting values (default θ = 0.5, 1/ω = min(T_c, T)/10 days — also for the grid
-    /// model — and σ = D_c/5).
+    /// Starting values (default θ = 0.5; 1/ω = min(T_c, T)/40 days and σ = D_c/20 for
+    /// space–time, 1/ω = min(T_c, T)/10 days for grid).
     pub init: Option<SeppParams>,
     /// Training window `[start, end]` in UTC seconds (default: first and last event).
     pub window: Option<(i64, i64)>,
@@ -597,12 +597,22 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
         SeppKind::Grid => data.span_days,
         SeppKind::SpaceTime => opts.time_cutoff_days.min(data.span_days),
     };
-    // Start at a mean lag of a tenth of min(T_c, T): 12 days with the defaults (for the grid
-    // model too, whose window can be years long; EM crawls from a mean lag of months).
-    let mut params = opts.init.unwrap_or(SeppParams {
-        theta: 0.5,
-        omega_per_day: 10.0 / opts.time_cutoff_days.min(data.span_days),
-        sigma_m: opts.space_cutoff_m / 5.0,
+    // Grid: start at a mean lag of a tenth of min(T_c, T) (the window can be years long; EM
+    // crawls from a mean lag of months). Space–time: start with a small triggering kernel
+    // (1/ω = min(T_c, T)/40, σ = D_c/20: 3 days and 25 m with the defaults), so that the
+    // visited part of the kernel grows from small instead of shrinking from large; on dense
+    // data EM moves slowly and a large start keeps ~10⁸ pairs in every E-step.
+    let mut params = opts.init.unwrap_or(match kind {
+        SeppKind::Grid => SeppParams {
+            theta: 0.5,
+            omega_per_day: 10.0 / opts.time_cutoff_days.min(data.span_days),
+            sigma_m: f64::NAN,
+        },
+        SeppKind::SpaceTime => SeppParams {
+            theta: 0.5,
+            omega_per_day: 40.0 / opts.time_cutoff_days.min(data.span_days),
+            sigma_m: opts.space_cutoff_m / 20.0,
+        },
     });
     params.omega_per_day = params
         .omega_per_day
