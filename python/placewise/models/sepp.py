@@ -34,7 +34,7 @@ import pandas as pd
 
 from .. import _native
 from .._time import seconds_to_timestamps, to_utc_seconds
-from ..exceptions import InvalidParameterError, NotConvergedError, PlacewiseWarning, param_error
+from ..exceptions import NotConvergedError, PlacewiseWarning, param_error
 from ..surface import Surface
 from ._base import Model
 from ._common import check_inputs
@@ -45,7 +45,7 @@ _SECONDS_PER_DAY = 86_400
 
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidParameterError(f"invalid parameter `{name}`: expected a number, got {value!r}")
+        raise param_error(name, f"expected a number, got {value!r}")
     return float(value)
 
 
@@ -56,9 +56,9 @@ def _days(name: str, value: Any) -> float:
     try:
         td = pd.Timedelta(value)
     except (ValueError, TypeError) as e:
-        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration ({e})") from e
+        raise param_error(name, f"{value!r} is not a duration ({e})") from e
     if td is pd.NaT:
-        raise InvalidParameterError(f"invalid parameter `{name}`: missing duration")
+        raise param_error(name, "missing duration")
     return td.total_seconds() / _SECONDS_PER_DAY
 
 
@@ -162,17 +162,15 @@ class SEPP(Model):
     # ------------------------------------------------------------------ fit
     def _native_args(self) -> dict[str, Any]:
         if self.kind not in KINDS:
-            raise InvalidParameterError(f"invalid parameter `kind`: must be one of {KINDS}, got {self.kind!r}")
+            raise param_error("kind", f"must be one of {KINDS}, got {self.kind!r}")
         if self.on_not_converged not in ("raise", "warn"):
-            raise InvalidParameterError(
-                f"invalid parameter `on_not_converged`: must be 'raise' or 'warn', got {self.on_not_converged!r}"
-            )
+            raise param_error("on_not_converged", f"must be 'raise' or 'warn', got {self.on_not_converged!r}")
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
-            raise InvalidParameterError(f"invalid parameter `max_iter`: must be an integer >= 1, got {self.max_iter!r}")
+            raise param_error("max_iter", f"must be an integer >= 1, got {self.max_iter!r}")
         if self.n_threads is not None and (
             isinstance(self.n_threads, bool) or not isinstance(self.n_threads, (int, np.integer)) or self.n_threads < 1
         ):
-            raise InvalidParameterError(f"invalid parameter `n_threads`: must be None or an integer >= 1, got {self.n_threads!r}")
+            raise param_error("n_threads", f"must be None or an integer >= 1, got {self.n_threads!r}")
         if (
             isinstance(self.background_k, bool)
             or not isinstance(self.background_k, (int, np.integer))
@@ -180,12 +178,12 @@ class SEPP(Model):
         ):
             raise param_error("background_k", f"must be an integer >= 1, got {self.background_k!r}")
         if self.background is not None and not isinstance(self.background, str):
-            raise InvalidParameterError(f"invalid parameter `background`: expected a string, got {self.background!r}")
+            raise param_error("background", f"expected a string, got {self.background!r}")
         init = None
         if self.init is not None:
             unknown = set(self.init) - {"theta", "omega", "sigma"}
             if unknown:
-                raise InvalidParameterError(f"invalid parameter `init`: unknown keys {sorted(unknown)}; use theta, omega, sigma")
+                raise param_error("init", f"unknown keys {sorted(unknown)}; use theta, omega, sigma")
             init = (
                 _number("init.theta", self.init.get("theta", 0.5)),
                 _number("init.omega", self.init.get("omega", 0.1)),
@@ -268,11 +266,11 @@ class SEPP(Model):
         self._check_fitted()
         h_days = _days("horizon", horizon)
         if not (np.isfinite(h_days) and h_days > 0):
-            raise InvalidParameterError(f"invalid parameter `horizon`: must be a positive duration, got {horizon!r}")
+            raise param_error("horizon", f"must be a positive duration, got {horizon!r}")
         at_s = int(self._fit.window[1]) if at is None else to_utc_seconds(at, self.tz_, "at")
         h_s = int(round(h_days * _SECONDS_PER_DAY))
         if h_s <= 0:
-            raise InvalidParameterError(f"invalid parameter `horizon`: {horizon!r} is under one second")
+            raise param_error("horizon", f"{horizon!r} is under one second")
         values = self._fit.predict(at_s, h_s)
         params = {k: v for k, v in self.get_params().items() if k not in ("on_not_converged", "n_threads")}
         params.update(theta=self.theta_, omega_per_day=self.omega_, sigma_m=self.sigma_)
@@ -321,19 +319,19 @@ def simulate(
     from ..space import Grid, Region
 
     if not isinstance(region, Region):
-        raise InvalidParameterError(f"invalid parameter `region`: expected placewise.Region, got {type(region).__name__}")
+        raise param_error("region", f"expected placewise.Region, got {type(region).__name__}")
     if not isinstance(params, dict):
-        raise InvalidParameterError(f"invalid parameter `params`: expected a dict, got {type(params).__name__}")
+        raise param_error("params", f"expected a dict, got {type(params).__name__}")
     allowed = {"theta", "omega", "sigma", "mu", "time_cutoff_days", "space_cutoff_m"}
     unknown = set(params) - allowed
     missing = {"theta", "omega", "sigma", "mu"} - set(params)
     if unknown or missing:
-        raise InvalidParameterError(
-            f"invalid parameter `params`: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}; "
-            f"expected {sorted(allowed)}"
+        raise param_error(
+            "params",
+            f"unknown keys {sorted(unknown)}, missing keys {sorted(missing)}; expected {sorted(allowed)}",
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidParameterError(f"invalid parameter `seed`: must be a non-negative integer, got {seed!r}")
+        raise param_error("seed", f"must be a non-negative integer, got {seed!r}")
     t_days = _days("T", T)
     opt = {k: (None if params.get(k) is None else _number(k, params[k])) for k in ("time_cutoff_days", "space_cutoff_m")}
     mu = params["mu"]
@@ -341,7 +339,7 @@ def simulate(
         bg: dict[str, Any] = dict(region=region._native, rate_per_day=_number("mu", mu))
     else:
         if not isinstance(grid, Grid):
-            raise InvalidParameterError("invalid parameter `grid`: per-cell rates `mu` need the Grid they refer to")
+            raise param_error("grid", "per-cell rates `mu` need the Grid they refer to")
         bg = dict(grid=grid._native, cell_rates=np.ascontiguousarray(mu, dtype=np.float64))
     x, y, t, _parent = _native.sepp_simulate(
         _number("theta", params["theta"]),
