@@ -1185,6 +1185,8 @@ class SeppFit:
     @property
     def n_pairs(self) -> int: ...
     @property
+    def dropped_kernel_share(self) -> float: ...
+    @property
     def window(self) -> tuple[int, int]: ...
     def predict(self, at: int, horizon_s: int) -> _F64: ...
 
@@ -1193,8 +1195,11 @@ def sepp_fit(
     grid: Grid,
     *,
     kind: str = "space_time",
-    background: str = "grid",
+    background: str | None = None,
     bandwidth_m: float | None = None,
+    background_k: int = 15,
+    min_bandwidth_m: float = 10.0,
+    trigger_tol: float = 1e-5,
     time_cutoff_days: float = 120.0,
     space_cutoff_m: float = 500.0,
     min_sigma_m: float = 1.0,

@@ -107,8 +107,7 @@ def test_no_hand_built_parameter_errors_left() -> None:
         text = path.read_text(encoding="utf-8")
         for m in re.finditer(r"InvalidParameterError\(", text):
             offenders.append(f"{path.relative_to(root)}:{text.count(chr(10), 0, m.start()) + 1}")
-    allowed = {p for p in offenders if p.startswith("models/sepp.py")}  # owned by the SEPP work, not converted here
-    assert sorted(set(offenders) - allowed) == []
+    assert sorted(offenders) == []
 
 
 # A value outside each domain the core's constraint tables use (chosen here, by domain, not read

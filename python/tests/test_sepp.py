@@ -97,7 +97,8 @@ def test_space_time_em_reaches_the_scipy_maximum_of_an_independent_likelihood():
     grid = pw.Grid(region, cell_size=2000)
     inc = simulate(dict(theta=0.4, omega=1 / 5, sigma=60.0, mu=1.0), region, 500, 5)
     tc, dc = 60.0, 400.0
-    m = pw.SEPP(time_cutoff_days=tc, space_cutoff_m=dc, max_iter=5000, tol=1e-12, param_tol=1e-9).fit(inc, grid)
+    m = pw.SEPP(background="grid", trigger_tol=0.0, time_cutoff_days=tc, space_cutoff_m=dc, max_iter=5000, tol=1e-12,
+                param_tol=1e-9).fit(inc, grid)
     x, y = np.asarray(inc.x), np.asarray(inc.y)
     td = (inc.t - inc.t[0]) / DAY
     T = td[-1]
@@ -128,9 +129,11 @@ def test_space_time_em_reaches_the_scipy_maximum_of_an_independent_likelihood():
 # ---------------------------------------------------------------- EM behaviour
 @pytest.mark.parametrize("kind", ["space_time", "grid"])
 def test_em_loglik_never_decreases(square, kind):
+    # exact EM: per-cell background, every pair visited (the kNN background's weighted
+    # declustering is a fixed-point iteration, not an EM)
     inc = _simulated(square, per_day=3.0, days=400, seed=21)
-    m = pw.SEPP(kind=kind, max_iter=60, tol=0, param_tol=0, init=dict(theta=0.9, omega=3.0, sigma=200.0),
-                on_not_converged="warn")
+    m = pw.SEPP(kind=kind, background="grid", trigger_tol=0.0, max_iter=60, tol=0, param_tol=0,
+                init=dict(theta=0.9, omega=3.0, sigma=200.0), on_not_converged="warn")
     with pytest.warns(pw.exceptions.PlacewiseWarning, match="did not converge"):
         m.fit(inc, square[1])
     path = m.loglik_path_
@@ -215,21 +218,26 @@ def test_thousand_events_one_cell_no_triggering_and_ties(square):
     mu[10, 10] = 3.0
     inc1 = simulate(dict(theta=0.0, omega=1.0, sigma=0.0, mu=mu), region, 100, 42, grid=grid)
     for kind in ("space_time", "grid"):
-        m1 = pw.SEPP(kind=kind, max_iter=1000).fit(inc1, grid)
+        m1 = pw.SEPP(kind=kind, background="grid", max_iter=1000).fit(inc1, grid)
         assert np.count_nonzero(m1.mu_) == 1 and m1.mu_[10, 10] > 0
         assert m1.theta_ < 0.25
         s = m1.predict(horizon="1D")
         assert s.values.argmax() == 10 * grid.nx + 10
     # exact duplicate times (every event twice, same time and place): ties do not trigger,
-    # so ω stays finite and the duplicates are explained by the background
+    # so ω stays finite and the duplicates are explained by the background. The per-cell
+    # background is the right model for events uniform inside one cell and absent outside; the
+    # kNN background's kernels (s.d. ~10–20 m) blur that cell's sharp edges, and the
+    # triggering kernel absorbs part of the misfit, so with it only finiteness is checked.
     x = np.repeat(np.asarray(inc1.x), 2)
     y = np.repeat(np.asarray(inc1.y), 2)
     t = np.repeat(np.asarray(inc1.t), 2)
     dup = pw.Incidents.from_arrays(x, y, t, crs=CRS)
     for kind in ("space_time", "grid"):
-        m2 = pw.SEPP(kind=kind, max_iter=1000).fit(dup, grid)
+        m2 = pw.SEPP(kind=kind, background="grid", max_iter=1000).fit(dup, grid)
         assert m2.omega_ < 1e5 and np.isfinite(m2.loglik_)
         assert m2.theta_ < 0.25
+    m3 = pw.SEPP(max_iter=1000).fit(dup, grid)
+    assert m3.omega_ < 1e5 and np.isfinite(m3.loglik_) and 0 <= m3.theta_ < 1
 
 
 def test_real_chicago_sample_fits(chicago):
@@ -302,7 +310,7 @@ def test_simulate_is_seeded_and_sklearn_contract(square):
 def test_kde_background_fits_recovers_and_validates(square):
     region, grid = square
     inc = _simulated(square, seed=3)
-    m = pw.SEPP(background="kde", bandwidth_m=300.0).fit(inc, grid)
+    m = pw.SEPP(background="kde", bandwidth_m=300.0, trigger_tol=0.0).fit(inc, grid)
     path = m.loglik_path_
     assert np.all(np.diff(path) >= -1e-10 * np.abs(path[:-1]))
     # the KDE shape is a smoothed, slightly misspecified background here (the truth is
@@ -330,3 +338,107 @@ def test_kde_background_fits_recovers_and_validates(square):
         pw.SEPP(background="voronoi").fit(inc, grid)
     with pytest.raises(pw.DataValidationError, match="increase bandwidth_m"):
         pw.SEPP(background="kde", bandwidth_m=0.01).fit(inc, grid)
+
+
+# ---------------------------------------------------------------- kNN background: any grid
+def _issue_example(seed: int) -> pw.Incidents:
+    """The issue's example: uniform background 40/day on 10 km × 10 km for a year (≈21k events)."""
+    region = pw.Region.from_bounds(0, 0, L, L, crs=CRS)
+    return pw.SEPP.simulate({"theta": 0.3, "omega": 1 / 7, "sigma": 50.0, "mu": 40.0}, region, 365, seed=seed)
+
+
+def _known_background_mle(inc: pw.Incidents, mu_per_m2_day: float, tc: float = 120.0, dc: float = 500.0) -> tuple[float, float, float]:
+    """(θ, 1/ω, σ) maximising the space–time likelihood with the background *known* (uniform,
+    ``mu_per_m2_day``): the best any background estimator can do on this sample. Written here:
+    pairs within the cut-offs by scipy's KD-tree, then the EM of Veen & Schoenberg (2008)
+    with closed-form M-steps (the truncation factors F_t, F_s differ from 1 by e^{−17} and
+    e^{−50} at the truth, so the untruncated updates are used), 300 iterations."""
+    from scipy.spatial import cKDTree
+
+    x, y = np.asarray(inc.x), np.asarray(inc.y)
+    t = (np.asarray(inc.t) - inc.t[0]) / DAY
+    n, span = len(t), t[-1]
+    pairs = cKDTree(np.c_[x, y]).query_pairs(dc, output_type="ndarray")
+    a, b = pairs[:, 0], pairs[:, 1]
+    i, j = np.where(t[a] > t[b], a, b), np.where(t[a] > t[b], b, a)
+    dt = t[i] - t[j]
+    keep = (dt > 0) & (dt <= tc)
+    i, j, dt = i[keep], j[keep], dt[keep]
+    r2 = (x[i] - x[j]) ** 2 + (y[i] - y[j]) ** 2
+    tau = np.minimum(span - t, tc)
+    th, w, s2 = 0.5, 0.1, 100.0**2
+    for _ in range(300):
+        g = th * w * np.exp(-w * dt) * np.exp(-r2 / (2 * s2)) / (2 * np.pi * s2)
+        lam = mu_per_m2_day + np.bincount(i, g, minlength=n)
+        p = g / lam[i]
+        big_p = p.sum()
+        w = big_p / ((p * dt).sum() + th * np.sum(tau * np.exp(-w * tau)))
+        s2 = (p * r2).sum() / (2 * big_p)
+        th = big_p / np.sum(1 - np.exp(-w * tau))
+    return th, 1 / w, float(np.sqrt(s2))
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_space_time_recovery_does_not_depend_on_the_cell_size(seed):
+    """The issue's example (uniform background, ≈21k events) on 100 m and 500 m grids.
+
+    The truth is reached only up to the sample's own noise: the maximum-likelihood fit with the
+    background *known* (written above) is itself off by up to ~9 % on 1/ω at seed 11. So the
+    kNN background is judged against that fit — what estimating the background costs — and
+    the known-background fit against the truth (±10 % θ and 1/ω, ±15 % σ, the issue's bounds).
+    Measured (seeds 11, 12, 15): the kNN fit is 3–5 % below it on θ, 2–4 % on 1/ω, 1–2 % on σ;
+    the bounds below leave about 3 points of slack. The two grids' fits agree closely: the kNN
+    background does not use the cells (only the region's edge, which both grids cover fully)."""
+    inc = _issue_example(seed)
+    region = pw.Region.from_bounds(0, 0, L, L, crs=CRS)
+    th0, inv_w0, s0 = _known_background_mle(inc, 40.0 / (L * L))
+    assert abs(th0 / 0.3 - 1) < 0.10 and abs(inv_w0 / 7 - 1) < 0.10 and abs(s0 / 50 - 1) < 0.15, (th0, inv_w0, s0)
+    fits = [pw.SEPP().fit(inc, pw.Grid(region, cell_size=c)) for c in (100, 500)]
+    for m in fits:
+        assert abs(m.theta_ / th0 - 1) < 0.08, (m.theta_, th0)
+        assert abs(1 / m.omega_ / inv_w0 - 1) < 0.06, (1 / m.omega_, inv_w0)
+        assert abs(m.sigma_ / s0 - 1) < 0.05, (m.sigma_, s0)
+        # the E-step skipped at most ~1.3e-4 of each kernel (trigger_tol = 1e-5)
+        assert 0 < m.dropped_kernel_share_ < 2e-4
+    a, b = fits
+    assert a.theta_ == pytest.approx(b.theta_, rel=1e-3)
+    assert a.omega_ == pytest.approx(b.omega_, rel=1e-3)
+    # the per-cell background holds the same total on either grid
+    assert a.mu_.sum() == pytest.approx(b.mu_.sum(), rel=1e-9)
+
+
+def test_space_time_bad_input_is_named(square):
+    region, grid = square
+    inc = _simulated(square, per_day=2.0, days=100, seed=0)
+    for bad in (-1e-3, 1.0, float("nan"), float("inf")):
+        with pytest.raises(pw.InvalidParameterError, match="trigger_tol") as e:
+            pw.SEPP(trigger_tol=bad).fit(inc, grid)
+        assert e.value.name == "trigger_tol"
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(pw.InvalidParameterError, match="background_k"):
+            pw.SEPP(background_k=bad).fit(inc, grid)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(pw.InvalidParameterError, match="min_bandwidth_m") as e:
+            pw.SEPP(min_bandwidth_m=bad).fit(inc, grid)
+        assert e.value.name == "min_bandwidth_m"
+        with pytest.raises(pw.InvalidParameterError, match="bandwidth_m") as e:
+            pw.SEPP(background="kde", bandwidth_m=bad).fit(inc, grid)
+        assert e.value.name == "bandwidth_m"
+    # too few events for the kNN background's neighbour rank
+    few = pw.Incidents.from_arrays(np.linspace(100, 900, 10), np.linspace(100, 900, 10), np.arange(10) * DAY, crs=CRS)
+    with pytest.raises(pw.InvalidParameterError, match="background_k"):
+        pw.SEPP().fit(few, grid)
+    # every event at one place
+    one = pw.Incidents.from_arrays([500.0] * 30, [700.0] * 30, np.arange(30) * DAY, crs=CRS)
+    with pytest.raises(pw.DataValidationError, match="one place"):
+        pw.SEPP().fit(one, grid)
+    with pytest.raises(pw.DataValidationError, match="one place"):
+        pw.SEPP(background="grid").fit(one, grid)
+    # incidents in another CRS than the grid
+    other = pw.Incidents.from_arrays(np.asarray(inc.x), np.asarray(inc.y), np.asarray(inc.t), crs="EPSG:32617")
+    with pytest.raises(pw.InvalidParameterError, match="CRS") as e:
+        pw.SEPP().fit(other, grid)
+    assert e.value.name == "grid"
+    # the grid model has one rate per cell
+    with pytest.raises(pw.InvalidParameterError, match="background"):
+        pw.SEPP(kind="grid", background="knn").fit(inc, grid)

@@ -89,6 +89,11 @@ impl PySeppFit {
     fn n_pairs(&self) -> u64 {
         self.inner.n_pairs
     }
+    /// Largest share of an event's triggering kernel the E-step skipped (`trigger_tol`).
+    #[getter]
+    fn dropped_kernel_share(&self) -> f64 {
+        self.inner.dropped_kernel_share
+    }
     /// Training window (start, end), UTC seconds.
     #[getter]
     fn window(&self) -> (i64, i64) {
@@ -109,8 +114,8 @@ impl PySeppFit {
 
 /// Fits a SEPP by EM.
 #[pyfunction]
-#[pyo3(signature = (incidents, grid, *, kind="space_time", background="grid", bandwidth_m=None,
-    time_cutoff_days=120.0,
+#[pyo3(signature = (incidents, grid, *, kind="space_time", background=None, bandwidth_m=None,
+    background_k=15, min_bandwidth_m=10.0, trigger_tol=1e-5, time_cutoff_days=120.0,
     space_cutoff_m=500.0, min_sigma_m=1.0, max_iter=200, tol=1e-6, param_tol=1e-4, init=None,
     window=None, n_threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -119,8 +124,11 @@ fn sepp_fit(
     incidents: PyRef<'_, PyIncidents>,
     grid: PyRef<'_, PyGrid>,
     kind: &str,
-    background: &str,
+    background: Option<&str>,
     bandwidth_m: Option<f64>,
+    background_k: usize,
+    min_bandwidth_m: f64,
+    trigger_tol: f64,
     time_cutoff_days: f64,
     space_cutoff_m: f64,
     min_sigma_m: f64,
@@ -132,27 +140,36 @@ fn sepp_fit(
     n_threads: Option<usize>,
 ) -> PyResult<PySeppFit> {
     let mut opts = SeppOptions::new(SeppKind::parse(kind)?);
+    let background = background.unwrap_or(match opts.kind {
+        SeppKind::Grid => "grid",
+        SeppKind::SpaceTime => "knn",
+    });
     opts.background = match (background, bandwidth_m) {
         ("grid", None) => BackgroundModel::Grid,
+        ("knn", None) => BackgroundModel::Knn {
+            k: background_k,
+            min_bandwidth_m,
+        },
         ("kde", Some(h)) => BackgroundModel::Kde { bandwidth_m: h },
         ("kde", None) => {
             return Err(
                 Error::param("bandwidth_m", "background=\"kde\" needs a bandwidth_m").into(),
             )
         }
-        ("grid", Some(_)) => {
+        ("grid" | "knn", Some(_)) => {
             return Err(Error::param("bandwidth_m", "applies to background=\"kde\" only").into())
         }
         (other, _) => {
             return Err(Error::param(
                 "background",
-                format!("must be \"grid\" or \"kde\", got {other:?}"),
+                format!("must be \"knn\", \"grid\" or \"kde\", got {other:?}"),
             )
             .into())
         }
     };
     opts.time_cutoff_days = time_cutoff_days;
     opts.space_cutoff_m = space_cutoff_m;
+    opts.trigger_tol = trigger_tol;
     opts.min_sigma_m = min_sigma_m;
     opts.max_iter = max_iter;
     opts.tol = tol;

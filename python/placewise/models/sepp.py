@@ -3,10 +3,17 @@
 Two models (see the Rust core, ``src/models/sepp/mod.rs``, for the full mathematics):
 
 * ``kind="space_time"`` — Mohler et al. (2011), *Self-exciting point process modeling of
-  crime*, JASA 106(493): background ``μ(x, y)`` piecewise constant on the grid's cells, and a
-  triggering kernel ``θ ω e^{−ωΔt} N(Δx, Δy; σ²)`` that crosses cells, truncated (and
-  renormalised) at ``time_cutoff_days`` and ``space_cutoff_m``. The EM visits only pairs within
-  the cut-offs, through a bucket index; it never builds an N × N matrix.
+  crime*, JASA 106(493): a triggering kernel ``θ ω e^{−ωΔt} N(Δx, Δy; σ²)`` that crosses
+  cells, truncated (and renormalised) at ``time_cutoff_days`` and ``space_cutoff_m``, and by
+  default their variable-bandwidth kernel background: each event's Gaussian kernel, with the
+  distance to its ``background_k``-th nearest neighbour as bandwidth, weighted by the event's
+  background probability from the E-step (weighted declustering), left-one-out at the events.
+  Unlike a per-cell background (``background="grid"``), whose free rate per cell absorbs
+  triggered clusters on fine grids and smears clustered backgrounds on coarse ones, it does not
+  depend on the grid's cell size, so θ, ω and σ do not either. The E-step visits only pairs
+  whose kernel value is at least ``trigger_tol`` times its peak at the current σ and ω,
+  through a bucket index; it never builds an N × N matrix. ``dropped_kernel_share_`` bounds
+  the share of the kernel so skipped.
 * ``kind="grid"`` — Mohler et al. (2015), *Randomized controlled field trials of predictive
   policing*, JASA 110(512): grid ETAS, each cell its own background ``μ_n`` plus exponential
   triggering by earlier events in the same cell, with the edge-corrected M-step. Exact O(N)
@@ -27,9 +34,10 @@ import pandas as pd
 
 from .. import _native
 from .._time import seconds_to_timestamps, to_utc_seconds
-from ..exceptions import InvalidParameterError, NotConvergedError, PlacewiseWarning
+from ..exceptions import NotConvergedError, PlacewiseWarning, param_error
 from ..surface import Surface
 from ._base import Model
+from ._common import check_inputs
 
 KINDS = ("space_time", "grid")
 _SECONDS_PER_DAY = 86_400
@@ -37,7 +45,7 @@ _SECONDS_PER_DAY = 86_400
 
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InvalidParameterError(f"invalid parameter `{name}`: expected a number, got {value!r}")
+        raise param_error(name, f"expected a number, got {value!r}")
     return float(value)
 
 
@@ -48,9 +56,9 @@ def _days(name: str, value: Any) -> float:
     try:
         td = pd.Timedelta(value)
     except (ValueError, TypeError) as e:
-        raise InvalidParameterError(f"invalid parameter `{name}`: {value!r} is not a duration ({e})") from e
+        raise param_error(name, f"{value!r} is not a duration ({e})") from e
     if td is pd.NaT:
-        raise InvalidParameterError(f"invalid parameter `{name}`: missing duration")
+        raise param_error(name, "missing duration")
     return td.total_seconds() / _SECONDS_PER_DAY
 
 
@@ -61,11 +69,21 @@ class SEPP(Model):
     ----------
     kind
         ``"space_time"`` (default) or ``"grid"``.
-    background, bandwidth_m
-        Space–time background: ``"grid"`` (default; one rate per active cell) or ``"kde"``
-        (a fixed-bandwidth Gaussian KDE of the training events, leave-one-out, s.d.
-        ``bandwidth_m`` metres, times one rate fitted by EM; its shape is fixed so the EM stays
-        exact).
+    background, background_k, min_bandwidth_m, bandwidth_m
+        Space–time background: ``"knn"`` (default for ``kind="space_time"``; Mohler et al.
+        2011: Gaussian kernels with the distance to the ``background_k``-th nearest other
+        event as bandwidth, at least ``min_bandwidth_m`` metres, weighted by each event's
+        background probability; not an exact EM, so the log-likelihood path need not rise
+        monotonically), ``"grid"`` (one rate per active cell; the estimates then depend on the
+        cell size) or ``"kde"`` (a fixed-bandwidth Gaussian KDE of the training events,
+        leave-one-out, s.d. ``bandwidth_m`` metres, times one rate fitted by EM; its shape is
+        fixed so the EM stays exact). ``kind="grid"`` always uses ``"grid"``.
+    trigger_tol
+        Relative tolerance of the space–time E-step: pairs whose triggering kernel value is
+        below ``trigger_tol`` times its peak at the current σ and ω are skipped (default 1e-5;
+        0 visits every pair within the cut-offs). The fitted ``dropped_kernel_share_`` is the
+        largest share of an event's kernel so skipped (about 1.3e-4 at the default), a bound on
+        the relative downward bias this puts on θ.
     time_cutoff_days, space_cutoff_m
         Cut-offs of the space–time triggering kernel (pairs further apart in time or space do
         not trigger). ``kind="grid"`` has no cut-offs (exact recursion) and uses
@@ -78,7 +96,10 @@ class SEPP(Model):
         weighted by θ, as they are not identified when θ → 0), or after ``max_iter`` iterations.
     init
         Starting ``{"theta": ..., "omega": ... (per day), "sigma": ... (m)}``; default
-        θ = 0.5, 1/ω = min(time_cutoff_days, span) / 10, σ = space_cutoff_m / 5.
+        θ = 0.5 and, for ``"space_time"``, 1/ω = min(time_cutoff_days, span) / 40 and
+        σ = space_cutoff_m / 20 (a small kernel: the pairs the E-step visits grow with it, so a
+        small start keeps early iterations cheap); for ``"grid"`` 1/ω = min(time_cutoff_days,
+        span) / 10.
     on_not_converged
         ``"raise"`` (default): raise :class:`~placewise.NotConvergedError` whose ``.partial``
         is a fitted copy holding the last iterate; ``"warn"``: warn and keep the last iterate.
@@ -88,7 +109,8 @@ class SEPP(Model):
     Fitted attributes: ``theta_`` (branching ratio), ``omega_`` (decay rate per day; mean lag
     ``1/omega_`` days), ``sigma_`` (metres; None for ``"grid"``), ``mu_`` (background events per
     day per cell, shape (ny, nx)), ``background_rate_`` (events per day in all), ``loglik_``, ``loglik_path_``, ``n_iter_``, ``aic_``,
-    ``n_params_``, ``converged_``, ``triggered_share_``, ``window_``.
+    ``n_params_``, ``converged_``, ``triggered_share_``, ``n_pairs_``, ``dropped_kernel_share_``,
+    ``window_``.
 
     Examples
     --------
@@ -106,8 +128,11 @@ class SEPP(Model):
         self,
         kind: str = "space_time",
         *,
-        background: str = "grid",
+        background: str | None = None,
         bandwidth_m: float | None = None,
+        background_k: int = 15,
+        min_bandwidth_m: float = 10.0,
+        trigger_tol: float = 1e-5,
         time_cutoff_days: float = 120.0,
         space_cutoff_m: float = 500.0,
         min_sigma_m: float = 1.0,
@@ -121,6 +146,9 @@ class SEPP(Model):
         self.kind = kind
         self.background = background
         self.bandwidth_m = bandwidth_m
+        self.background_k = background_k
+        self.min_bandwidth_m = min_bandwidth_m
+        self.trigger_tol = trigger_tol
         self.time_cutoff_days = time_cutoff_days
         self.space_cutoff_m = space_cutoff_m
         self.min_sigma_m = min_sigma_m
@@ -134,22 +162,28 @@ class SEPP(Model):
     # ------------------------------------------------------------------ fit
     def _native_args(self) -> dict[str, Any]:
         if self.kind not in KINDS:
-            raise InvalidParameterError(f"invalid parameter `kind`: must be one of {KINDS}, got {self.kind!r}")
+            raise param_error("kind", f"must be one of {KINDS}, got {self.kind!r}")
         if self.on_not_converged not in ("raise", "warn"):
-            raise InvalidParameterError(
-                f"invalid parameter `on_not_converged`: must be 'raise' or 'warn', got {self.on_not_converged!r}"
-            )
+            raise param_error("on_not_converged", f"must be 'raise' or 'warn', got {self.on_not_converged!r}")
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
-            raise InvalidParameterError(f"invalid parameter `max_iter`: must be an integer >= 1, got {self.max_iter!r}")
+            raise param_error("max_iter", f"must be an integer >= 1, got {self.max_iter!r}")
         if self.n_threads is not None and (
             isinstance(self.n_threads, bool) or not isinstance(self.n_threads, (int, np.integer)) or self.n_threads < 1
         ):
-            raise InvalidParameterError(f"invalid parameter `n_threads`: must be None or an integer >= 1, got {self.n_threads!r}")
+            raise param_error("n_threads", f"must be None or an integer >= 1, got {self.n_threads!r}")
+        if (
+            isinstance(self.background_k, bool)
+            or not isinstance(self.background_k, (int, np.integer))
+            or self.background_k < 1
+        ):
+            raise param_error("background_k", f"must be an integer >= 1, got {self.background_k!r}")
+        if self.background is not None and not isinstance(self.background, str):
+            raise param_error("background", f"expected a string, got {self.background!r}")
         init = None
         if self.init is not None:
             unknown = set(self.init) - {"theta", "omega", "sigma"}
             if unknown:
-                raise InvalidParameterError(f"invalid parameter `init`: unknown keys {sorted(unknown)}; use theta, omega, sigma")
+                raise param_error("init", f"unknown keys {sorted(unknown)}; use theta, omega, sigma")
             init = (
                 _number("init.theta", self.init.get("theta", 0.5)),
                 _number("init.omega", self.init.get("omega", 0.1)),
@@ -159,6 +193,9 @@ class SEPP(Model):
             kind=self.kind,
             background=self.background,
             bandwidth_m=None if self.bandwidth_m is None else _number("bandwidth_m", self.bandwidth_m),
+            background_k=int(self.background_k),
+            min_bandwidth_m=_number("min_bandwidth_m", self.min_bandwidth_m),
+            trigger_tol=_number("trigger_tol", self.trigger_tol),
             time_cutoff_days=_number("time_cutoff_days", self.time_cutoff_days),
             space_cutoff_m=_number("space_cutoff_m", self.space_cutoff_m),
             min_sigma_m=_number("min_sigma_m", self.min_sigma_m),
@@ -175,8 +212,6 @@ class SEPP(Model):
         Raises :class:`~placewise.NotConvergedError` (with ``.partial``) if the iteration limit
         is reached first and ``on_not_converged="raise"``.
         """
-        from ._common import check_inputs
-
         incidents, grid = check_inputs(incidents, grid)
         native = _native.sepp_fit(incidents._native, grid._native, **self._native_args())
         if native.converged:
@@ -213,6 +248,7 @@ class SEPP(Model):
         self.converged_: bool = native.converged
         self.triggered_share_: float = native.triggered_share
         self.n_pairs_: int = native.n_pairs
+        self.dropped_kernel_share_: float = native.dropped_kernel_share
         a, b = seconds_to_timestamps(np.array(native.window), tz)
         self.window_: tuple[pd.Timestamp, pd.Timestamp] = (a, b)
         self.fitted_ = True
@@ -230,11 +266,11 @@ class SEPP(Model):
         self._check_fitted()
         h_days = _days("horizon", horizon)
         if not (np.isfinite(h_days) and h_days > 0):
-            raise InvalidParameterError(f"invalid parameter `horizon`: must be a positive duration, got {horizon!r}")
+            raise param_error("horizon", f"must be a positive duration, got {horizon!r}")
         at_s = int(self._fit.window[1]) if at is None else to_utc_seconds(at, self.tz_, "at")
         h_s = int(round(h_days * _SECONDS_PER_DAY))
         if h_s <= 0:
-            raise InvalidParameterError(f"invalid parameter `horizon`: {horizon!r} is under one second")
+            raise param_error("horizon", f"{horizon!r} is under one second")
         values = self._fit.predict(at_s, h_s)
         params = {k: v for k, v in self.get_params().items() if k not in ("on_not_converged", "n_threads")}
         params.update(theta=self.theta_, omega_per_day=self.omega_, sigma_m=self.sigma_)
@@ -283,19 +319,19 @@ def simulate(
     from ..space import Grid, Region
 
     if not isinstance(region, Region):
-        raise InvalidParameterError(f"invalid parameter `region`: expected placewise.Region, got {type(region).__name__}")
+        raise param_error("region", f"expected placewise.Region, got {type(region).__name__}")
     if not isinstance(params, dict):
-        raise InvalidParameterError(f"invalid parameter `params`: expected a dict, got {type(params).__name__}")
+        raise param_error("params", f"expected a dict, got {type(params).__name__}")
     allowed = {"theta", "omega", "sigma", "mu", "time_cutoff_days", "space_cutoff_m"}
     unknown = set(params) - allowed
     missing = {"theta", "omega", "sigma", "mu"} - set(params)
     if unknown or missing:
-        raise InvalidParameterError(
-            f"invalid parameter `params`: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}; "
-            f"expected {sorted(allowed)}"
+        raise param_error(
+            "params",
+            f"unknown keys {sorted(unknown)}, missing keys {sorted(missing)}; expected {sorted(allowed)}",
         )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidParameterError(f"invalid parameter `seed`: must be a non-negative integer, got {seed!r}")
+        raise param_error("seed", f"must be a non-negative integer, got {seed!r}")
     t_days = _days("T", T)
     opt = {k: (None if params.get(k) is None else _number(k, params[k])) for k in ("time_cutoff_days", "space_cutoff_m")}
     mu = params["mu"]
@@ -303,7 +339,7 @@ def simulate(
         bg: dict[str, Any] = dict(region=region._native, rate_per_day=_number("mu", mu))
     else:
         if not isinstance(grid, Grid):
-            raise InvalidParameterError("invalid parameter `grid`: per-cell rates `mu` need the Grid they refer to")
+            raise param_error("grid", "per-cell rates `mu` need the Grid they refer to")
         bg = dict(grid=grid._native, cell_rates=np.ascontiguousarray(mu, dtype=np.float64))
     x, y, t, _parent = _native.sepp_simulate(
         _number("theta", params["theta"]),

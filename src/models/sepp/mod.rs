@@ -72,6 +72,7 @@
 //! ```
 
 mod grid;
+mod knn;
 mod mstep;
 mod simulate;
 mod space_time;
@@ -150,8 +151,24 @@ pub struct SeppParams {
 /// How the space–time background `μ(x, y)` is modelled.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum BackgroundModel {
-    /// Piecewise constant on the grid's active cells, one free rate per cell (default).
+    /// Piecewise constant on the grid's active cells, one free rate per cell (the grid model's
+    /// background; for space–time its estimates depend on the cell size, see the module docs).
     Grid,
+    /// Mohler et al. (2011): a variable-bandwidth Gaussian kernel estimate,
+    /// `μ(x) = (1/T) Σ_j p_jj K_{d_j}(x − x_j)`, with `d_j` the distance from event `j` to
+    /// its `k`-th nearest other event (at least `min_bandwidth_m`), each kernel weighted by the
+    /// event's background probability from the last E-step (weighted declustering), truncated
+    /// at 3 bandwidths per axis and renormalised to the active area. At each event it leaves
+    /// out the events within `min(T_c, T/4)` of it in time (its possible relatives) and
+    /// rescales to the remaining time. Default for the space–time model; independent of the
+    /// grid's cell size. A fixed-point iteration, not an exact EM.
+    Knn {
+        /// Neighbour rank of the bandwidth (Mohler et al. 2011 use 15).
+        k: usize,
+        /// Lower bound on each bandwidth, metres (many events geocoded to one point would
+        /// otherwise give a zero bandwidth).
+        min_bandwidth_m: f64,
+    },
     /// A fixed-bandwidth Gaussian kernel density estimate of the training events' locations
     /// (leave-one-out at each event, truncated at 4 bandwidths) times one constant rate
     /// `μ₀` fitted by EM. The shape is computed once from all events, so the iteration stays
@@ -168,12 +185,19 @@ pub enum BackgroundModel {
 pub struct SeppOptions {
     /// The model.
     pub kind: SeppKind,
-    /// Background model (default [`BackgroundModel::Grid`]).
+    /// Background model (default [`BackgroundModel::Knn`] with `k = 15` and a 10 m floor for
+    /// space–time, [`BackgroundModel::Grid`] for grid).
     pub background: BackgroundModel,
     /// Time cut-off `T_c` of the triggering kernel, days (space–time only; default 120).
     pub time_cutoff_days: f64,
     /// Space cut-off `D_c` of the triggering kernel, metres (space–time only; default 500).
     pub space_cutoff_m: f64,
+    /// Relative tolerance of the space–time E-step (default 1e-5): pairs whose triggering
+    /// kernel value is below `trigger_tol` times the kernel's peak at the current `σ` and `ω`
+    /// (`ωΔt + r²/(2σ²) > ln(1/trigger_tol)`) are skipped. The skipped share of each event's
+    /// kernel is reported as [`SeppFit::dropped_kernel_share`]; 0 visits every pair within the
+    /// cut-offs (exact).
+    pub trigger_tol: f64,
     /// Lower bound on `σ`, metres (default 1).
     pub min_sigma_m: f64,
     /// Iteration limit (default 200).
@@ -182,8 +206,8 @@ pub struct SeppOptions {
     pub tol: f64,
     /// Parameter change below which the fit may stop (default 1e-4; see the module docs).
     pub param_tol: f64,
-    /// Starting values (default θ = 0.5, 1/ω = min(T_c, T)/10 days — also for the grid
-    /// model — and σ = D_c/5).
+    /// Starting values (default θ = 0.5; 1/ω = min(T_c, T)/40 days and σ = D_c/20 for
+    /// space–time, 1/ω = min(T_c, T)/10 days for grid).
     pub init: Option<SeppParams>,
     /// Training window `[start, end]` in UTC seconds (default: first and last event).
     pub window: Option<(i64, i64)>,
@@ -196,9 +220,16 @@ impl SeppOptions {
     pub fn new(kind: SeppKind) -> Self {
         SeppOptions {
             kind,
-            background: BackgroundModel::Grid,
+            background: match kind {
+                SeppKind::Grid => BackgroundModel::Grid,
+                SeppKind::SpaceTime => BackgroundModel::Knn {
+                    k: 15,
+                    min_bandwidth_m: 10.0,
+                },
+            },
             time_cutoff_days: 120.0,
             space_cutoff_m: 500.0,
+            trigger_tol: 1e-5,
             min_sigma_m: 1.0,
             max_iter: 200,
             tol: 1e-6,
@@ -245,15 +276,33 @@ impl SeppOptions {
                 require_positive("init.sigma", p.sigma_m)?;
             }
         }
-        if let BackgroundModel::Kde { bandwidth_m } = self.background {
-            require_positive("bandwidth_m", bandwidth_m)?;
-            if self.kind == SeppKind::Grid {
-                return Err(Error::param(
-                    "background",
-                    "the grid model's background is one rate per cell; a KDE background needs \
-                     kind = space_time",
-                ));
+        if !(self.trigger_tol.is_finite() && (0.0..1.0).contains(&self.trigger_tol)) {
+            return Err(Error::param(
+                "trigger_tol",
+                format!(
+                    "must be a finite number in [0, 1), got {}",
+                    self.trigger_tol
+                ),
+            ));
+        }
+        match self.background {
+            BackgroundModel::Grid => {}
+            BackgroundModel::Kde { bandwidth_m } => {
+                require_positive("bandwidth_m", bandwidth_m)?;
             }
+            BackgroundModel::Knn { k, min_bandwidth_m } => {
+                if k == 0 {
+                    return Err(Error::param("background_k", "must be at least 1"));
+                }
+                require_positive("min_bandwidth_m", min_bandwidth_m)?;
+            }
+        }
+        if self.kind == SeppKind::Grid && self.background != BackgroundModel::Grid {
+            return Err(Error::param(
+                "background",
+                "the grid model's background is one rate per cell; a KDE or kNN background \
+                 needs kind = space_time",
+            ));
         }
         if self.n_threads == Some(0) {
             return Err(Error::param("n_threads", "must be at least 1"));
@@ -291,8 +340,14 @@ pub struct SeppFit {
     pub aic: f64,
     /// Expected share of events that were triggered (`Σ p_ij / N`).
     pub triggered_share: f64,
-    /// Pairs within the cut-offs (space–time) or within a cell (grid) that could trigger.
+    /// Pairs the last E-step visited: within the cut-offs and, for space–time, above the
+    /// relative tolerance `trigger_tol`; within a cell for grid.
     pub n_pairs: u64,
+    /// Largest share, over the iterations, of an event's triggering kernel that the
+    /// space–time E-step skipped by `trigger_tol` (0 for grid or `trigger_tol = 0`). If the
+    /// model holds, about this share of the expected triggered events `Σ p_ij` is missed, which
+    /// biases `θ` down by about as much.
+    pub dropped_kernel_share: f64,
     /// The training window `[start, end]`, UTC seconds.
     pub window: (i64, i64),
     /// The options used.
@@ -302,6 +357,9 @@ pub struct SeppFit {
     y: Vec<f64>,
     t: Vec<i64>,
     cell: Vec<u32>,
+    /// Background weight of each event behind the fitted background (`p_ii` of the last
+    /// E-step but one).
+    bg_weight: Vec<f64>,
 }
 
 /// What an E-step returns: expected sufficient statistics at the current parameters.
@@ -376,6 +434,20 @@ fn prepare(inc: &Incidents, grid: &Grid, opts: &SeppOptions) -> Result<Data> {
                 Some(i),
                 "weight",
                 "SEPP models points, not weighted counts: weights must be absent or all 1",
+            ));
+        }
+    }
+    if opts.kind == SeppKind::SpaceTime {
+        let (x, y) = (inc.x(), inc.y());
+        if x.iter().all(|&v| v == x[0]) && y.iter().all(|&v| v == y[0]) {
+            return Err(Error::data(
+                None,
+                "x/y",
+                format!(
+                    "all {n} events are at one place ({}, {}): the space–time model cannot \
+                     estimate σ or the background; use kind=\"grid\" or check the geocoding",
+                    x[0], y[0]
+                ),
             ));
         }
     }
@@ -485,34 +557,62 @@ enum Engine {
 }
 
 impl Engine {
-    fn estep(&self, data: &Data, st: &State<'_>, p_bg: &mut [f64], opts: &SeppOptions) -> EStats {
+    /// E-step at `st`; the space–time bucket index is rebuilt when the visited distance
+    /// (which follows `σ`) outgrows its buckets or falls well below their side.
+    fn estep(
+        &mut self,
+        data: &Data,
+        st: &State<'_>,
+        p_bg: &mut [f64],
+        opts: &SeppOptions,
+    ) -> EStats {
         match self {
             Engine::Grid(g) => g.estep(data, st, p_bg),
-            Engine::SpaceTime(s) => s.estep(data, st, p_bg, opts),
+            Engine::SpaceTime(s) => {
+                let r = space_time::Reach::new(&st.params, opts).r_m;
+                if r > s.reach_m || r < s.reach_m / 1.5 {
+                    *s = space_time::SpaceTimeIndex::new(data, r);
+                }
+                s.estep(data, st, p_bg, opts)
+            }
         }
     }
+}
+
+/// The background during the iteration.
+enum Bg {
+    /// One rate per cell (events per day), from `Σ_{i ∈ c} p_ii / T`.
+    Cells,
+    /// Fixed KDE shape times one rate.
+    Kde(space_time::KdeBackground),
+    /// Variable-bandwidth kernels weighted by the last E-step's `p_ii`.
+    Knn(Box<knn::KnnBackground>),
 }
 
 fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
     let n = data.x.len();
     let kind = opts.kind;
-    let engine = match kind {
-        SeppKind::Grid => Engine::Grid(grid::GridIndex::new(&data, grid.n_cells())),
-        SeppKind::SpaceTime => {
-            Engine::SpaceTime(space_time::SpaceTimeIndex::new(&data, opts.space_cutoff_m))
-        }
-    };
     let measure = cell_measure(&grid, kind);
     let time_scale = match kind {
         SeppKind::Grid => data.span_days,
         SeppKind::SpaceTime => opts.time_cutoff_days.min(data.span_days),
     };
-    // Start at a mean lag of a tenth of min(T_c, T): 12 days with the defaults (for the grid
-    // model too, whose window can be years long; EM crawls from a mean lag of months).
-    let mut params = opts.init.unwrap_or(SeppParams {
-        theta: 0.5,
-        omega_per_day: 10.0 / opts.time_cutoff_days.min(data.span_days),
-        sigma_m: opts.space_cutoff_m / 5.0,
+    // Grid: start at a mean lag of a tenth of min(T_c, T) (the window can be years long; EM
+    // crawls from a mean lag of months). Space–time: start with a small triggering kernel
+    // (1/ω = min(T_c, T)/40, σ = D_c/20: 3 days and 25 m with the defaults), so that the
+    // visited part of the kernel grows from small instead of shrinking from large; on dense
+    // data EM moves slowly and a large start keeps ~10⁸ pairs in every E-step.
+    let mut params = opts.init.unwrap_or(match kind {
+        SeppKind::Grid => SeppParams {
+            theta: 0.5,
+            omega_per_day: 10.0 / opts.time_cutoff_days.min(data.span_days),
+            sigma_m: f64::NAN,
+        },
+        SeppKind::SpaceTime => SeppParams {
+            theta: 0.5,
+            omega_per_day: 40.0 / opts.time_cutoff_days.min(data.span_days),
+            sigma_m: opts.space_cutoff_m / 20.0,
+        },
     });
     params.omega_per_day = params
         .omega_per_day
@@ -524,50 +624,97 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
             .sigma_m
             .clamp(opts.min_sigma_m, mstep::sigma_max(opts.space_cutoff_m));
     }
-    // Starting background: each cell's share of the events, times (1 − θ) capped.
-    let bg_share = (1.0 - params.theta).clamp(0.1, 0.9);
-    let kde = match opts.background {
+    let mut engine = match kind {
+        SeppKind::Grid => Engine::Grid(grid::GridIndex::new(&data, grid.n_cells())),
+        SeppKind::SpaceTime => Engine::SpaceTime(space_time::SpaceTimeIndex::new(
+            &data,
+            space_time::Reach::new(&params, opts).r_m,
+        )),
+    };
+    let bg = match opts.background {
         BackgroundModel::Kde { bandwidth_m } => {
-            Some(space_time::kde_background(&data, &grid, bandwidth_m))
+            let k = space_time::kde_background(&data, &grid, bandwidth_m);
+            if let Some(i) = k.f_event.iter().position(|&f| f <= 0.0) {
+                return Err(Error::data(
+                    Some(i),
+                    "x/y",
+                    "no other event within 4 × bandwidth_m, so the KDE background is zero at \
+                     this event; increase bandwidth_m",
+                ));
+            }
+            Bg::Kde(k)
         }
-        BackgroundModel::Grid => None,
-    };
-    if let Some(k) = &kde {
-        if let Some(i) = k.f_event.iter().position(|&f| f <= 0.0) {
-            return Err(Error::data(
-                Some(i),
-                "x/y",
-                "no other event within 4 × bandwidth_m, so the KDE background is zero at this \
-                 event; increase bandwidth_m",
-            ));
-        }
-    }
-    let mut mu0 = bg_share * n as f64 / data.span_days;
-    let mut mu = vec![0.0; grid.n_cells()];
-    match &kde {
-        Some(k) => {
-            for (m, &s) in mu.iter_mut().zip(&k.cell_share) {
-                *m = mu0 * s;
+        BackgroundModel::Knn { k, min_bandwidth_m } => {
+            let end = data.start + (data.span_days * SECONDS_PER_DAY).round() as i64;
+            // Δ = T_c, at most a quarter of the window (see `knn`)
+            let delta_days = opts.time_cutoff_days.min(data.span_days / 4.0);
+            let delta_s = (delta_days * SECONDS_PER_DAY).floor().min(i64::MAX as f64) as i64;
+            match knn::KnnBackground::new(
+                &data.x,
+                &data.y,
+                &data.t,
+                (data.start, end),
+                delta_s,
+                &grid,
+                k,
+                min_bandwidth_m,
+            ) {
+                Ok(b) => Bg::Knn(Box::new(b)),
+                Err(knn::KnnError::TooFew) => {
+                    return Err(Error::param(
+                        "background_k",
+                        format!(
+                            "the kNN background needs more than background_k = {k} events, \
+                             got {n}; lower background_k or use more data"
+                        ),
+                    ))
+                }
+                Err(knn::KnnError::OnePlace) => {
+                    return Err(Error::data(
+                        None,
+                        "x/y",
+                        "every event is at one place: the background and σ cannot be \
+                         estimated; use kind=\"grid\" or check the geocoding",
+                    ))
+                }
             }
         }
-        None => {
-            for &c in &data.cell {
-                mu[c as usize] += bg_share / data.span_days;
-            }
-        }
-    }
-    let mu_event = |mu0: f64| -> Option<Vec<f64>> {
-        kde.as_ref()
-            .map(|k| k.f_event.iter().map(|&f| mu0 * f).collect())
+        BackgroundModel::Grid => Bg::Cells,
     };
-    let total_rate = |mu: &[f64], mu0: f64| -> f64 {
-        if kde.is_some() {
-            mu0
-        } else {
-            mu.iter().sum()
+    // Starting background: each event counts (1 − θ) capped, as background.
+    let bg_share = (1.0 - params.theta).clamp(0.1, 0.9);
+    let mut weights = vec![bg_share; n];
+    let area = grid.active_area_m2();
+    let background = |w: &[f64]| -> (Vec<f64>, Option<Vec<f64>>, f64) {
+        // (rate per cell per day or empty, density at each event or None, total rate)
+        let total = w.iter().sum::<f64>() / data.span_days;
+        match &bg {
+            Bg::Cells => {
+                let mut mu = vec![0.0; grid.n_cells()];
+                for (i, &v) in w.iter().enumerate() {
+                    mu[data.cell[i] as usize] += v;
+                }
+                for m in mu.iter_mut() {
+                    *m /= data.span_days;
+                }
+                (mu, None, total)
+            }
+            Bg::Kde(k) => (
+                k.cell_share.iter().map(|&s| total * s).collect(),
+                Some(k.f_event.iter().map(|&f| total * f).collect()),
+                total,
+            ),
+            Bg::Knn(k) => {
+                // floor: a billionth of the mean density keeps log λ finite at an isolated event
+                let floor = 1e-9 * total / area;
+                (Vec::new(), Some(k.density_at_events(w, floor)), total)
+            }
         }
     };
     let density = |mu: &[f64]| -> Vec<f64> {
+        if mu.is_empty() {
+            return Vec::new();
+        }
         mu.iter()
             .zip(&measure)
             .map(|(&m, &a)| if a > 0.0 { m / a } else { 0.0 })
@@ -579,10 +726,16 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
             params.theta * mstep::compensator_sum(&data.tau, params.omega_per_day, kind, opts);
         stats.sum_log_lambda - bg - comp
     };
+    let dropped = |p: &SeppParams| -> f64 {
+        match kind {
+            SeppKind::Grid => 0.0,
+            SeppKind::SpaceTime => space_time::Reach::new(p, opts).dropped_share(p, opts),
+        }
+    };
 
     let mut p_bg = vec![0.0; n];
+    let (mut mu, ev, mut total) = background(&weights);
     let mut dens = density(&mu);
-    let mut ev = mu_event(mu0);
     let mut stats = engine.estep(
         &data,
         &State {
@@ -593,46 +746,32 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
         &mut p_bg,
         opts,
     );
-    let mut ll = loglik_of(&stats, &params, total_rate(&mu, mu0));
+    let mut dropped_max = dropped(&params);
+    let mut ll = loglik_of(&stats, &params, total);
     let mut path = vec![ll];
     let mut converged = false;
     let mut reason = String::new();
     let mut n_iter = 0;
     let mut n_pairs = stats.n_pairs;
     for it in 1..=opts.max_iter {
-        // M-step.
+        // M-step: triggering parameters, and the background from the E-step's p_ii.
         let new_params = mstep::update(&stats, &params, &data.tau, kind, opts, time_scale);
-        let mut new_mu = vec![0.0; grid.n_cells()];
-        let new_mu0 = p_bg.iter().sum::<f64>() / data.span_days;
-        match &kde {
-            Some(k) => {
-                for (m, &s) in new_mu.iter_mut().zip(&k.cell_share) {
-                    *m = new_mu0 * s;
-                }
-            }
-            None => {
-                for i in 0..n {
-                    new_mu[data.cell[i] as usize] += p_bg[i];
-                }
-                for m in new_mu.iter_mut() {
-                    *m /= data.span_days;
-                }
-            }
-        }
+        weights.copy_from_slice(&p_bg);
+        let (new_mu, new_ev, new_total) = background(&weights);
         // E-step at the new parameters (gives their log-likelihood).
         dens = density(&new_mu);
-        ev = mu_event(new_mu0);
         let new_stats = engine.estep(
             &data,
             &State {
                 params: new_params,
                 mu_density: &dens,
-                mu_event: ev.as_deref(),
+                mu_event: new_ev.as_deref(),
             },
             &mut p_bg,
             opts,
         );
-        let new_ll = loglik_of(&new_stats, &new_params, total_rate(&new_mu, new_mu0));
+        dropped_max = dropped_max.max(dropped(&new_params));
+        let new_ll = loglik_of(&new_stats, &new_params, new_total);
         let d_ll = rel_change(new_ll, ll);
         // θ is a ratio: its absolute change counts. ω and σ matter in proportion to θ (they
         // are not identified as θ → 0), so their relative changes are weighted by θ.
@@ -640,16 +779,13 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
         let mut d_par = (new_params.theta - params.theta)
             .abs()
             .max(th * rel_change(new_params.omega_per_day, params.omega_per_day))
-            .max(rel_change(
-                total_rate(&new_mu, new_mu0),
-                total_rate(&mu, mu0),
-            ));
+            .max(rel_change(new_total, total));
         if kind == SeppKind::SpaceTime {
             d_par = d_par.max(th * rel_change(new_params.sigma_m, params.sigma_m));
         }
         params = new_params;
         mu = new_mu;
-        mu0 = new_mu0;
+        total = new_total;
         stats = new_stats;
         ll = new_ll;
         n_pairs = stats.n_pairs;
@@ -672,18 +808,20 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
     if !converged && ll.is_finite() {
         reason = format!("reached max_iter = {}: {reason}", opts.max_iter);
     }
+    if let Bg::Knn(k) = &bg {
+        mu = k.cell_rates(&weights, data.span_days, &grid);
+    }
     let k = kind.n_trigger_params()
-        + if kde.is_some() {
-            1
-        } else {
-            mu.iter().filter(|&&m| m > 0.0).count()
+        + match bg {
+            Bg::Cells => mu.iter().filter(|&&m| m > 0.0).count(),
+            Bg::Kde(_) | Bg::Knn(_) => 1,
         };
     let triggered_share = stats.p_trig / n as f64;
     let end = data.start + (data.span_days * SECONDS_PER_DAY).round() as i64;
     Ok(SeppFit {
         kind,
         params,
-        background_rate_per_day: total_rate(&mu, mu0),
+        background_rate_per_day: total,
         mu_per_day: mu,
         loglik: ll,
         loglik_path: path,
@@ -694,6 +832,7 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
         aic: 2.0 * k as f64 - 2.0 * ll,
         triggered_share,
         n_pairs,
+        dropped_kernel_share: dropped_max,
         window: (data.start, end),
         options: opts.clone(),
         grid,
@@ -701,6 +840,7 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
         y: data.y,
         t: data.t,
         cell: data.cell,
+        bg_weight: weights,
     })
 }
 
@@ -708,6 +848,12 @@ impl SeppFit {
     /// The grid the model was fitted on.
     pub fn grid(&self) -> &Arc<Grid> {
         &self.grid
+    }
+
+    /// Background weight of each training event (time order) behind the fitted background:
+    /// its background probability `p_ii` from the last E-step but one.
+    pub fn background_weights(&self) -> &[f64] {
+        &self.bg_weight
     }
 
     /// Expected number of events per cell in `[at, at + horizon)` (UTC seconds): the

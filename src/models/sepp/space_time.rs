@@ -1,18 +1,68 @@
 //! E-step of the space–time SEPP (Mohler et al. 2011) with space and time cut-offs.
 //!
-//! Events are put in square buckets of side `D_c` (the space cut-off), each bucket's events in
-//! time order. The possible parents of event `i` lie in the 3 × 3 buckets around its own,
-//! within the time range `[t_i − T_c, t_i)` found by binary search in each bucket. Work is
-//! proportional to the number of pairs within the cut-offs (times about 9/π for the square
-//! neighbourhood), memory to the number of events.
+//! Events are put in square buckets of side `R/2` (`R` the largest distance visited), each
+//! bucket's events in time order. The possible parents of event `i` lie in the 5 × 5 buckets
+//! around its own. A bucket whose nearest point is further than `R` from the event is skipped,
+//! and in the others the time range `[t_i − L, t_i)` is found by binary search, with `L` the
+//! longest lag that any pair with that bucket can have inside the visited part of the kernel
+//! (`ωΔt + r²/(2σ²) ≤ level` with `r` at least the distance to the bucket). Against 3 × 3
+//! buckets of side `R` searched over the full lag, this scans about a third of the
+//! candidate pairs (each candidate is still checked exactly). Work is proportional to the
+//! number of pairs visited, memory to the number of events.
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 use statrs::function::erf::erfc;
 
-use super::{Data, EStats, SeppOptions, State, CHUNK, SECONDS_PER_DAY};
+use super::{Data, EStats, SeppOptions, SeppParams, State, CHUNK, SECONDS_PER_DAY};
 use crate::space::Grid;
+
+/// The part of the triggering kernel the E-step visits at the current parameters: pairs with
+/// `ωΔt + r²/(2σ²) ≤ level` (a kernel value at least `trigger_tol` times its peak), inside the
+/// cut-offs; `level` is infinite when `trigger_tol` is 0 (every pair within the cut-offs).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reach {
+    /// `ln(1 / trigger_tol)`, or infinity.
+    pub level: f64,
+    /// Largest distance visited, metres: `min(D_c, σ √(2 level))`.
+    pub r_m: f64,
+    /// Largest lag visited, days: `min(T_c, level / ω)`.
+    pub t_days: f64,
+}
+
+impl Reach {
+    pub(crate) fn new(p: &SeppParams, opts: &SeppOptions) -> Self {
+        let level = if opts.trigger_tol > 0.0 {
+            -opts.trigger_tol.ln()
+        } else {
+            f64::INFINITY
+        };
+        Reach {
+            level,
+            r_m: opts.space_cutoff_m.min(p.sigma_m * (2.0 * level).sqrt()),
+            t_days: opts.time_cutoff_days.min(level / p.omega_per_day),
+        }
+    }
+
+    /// Share of each event's (truncated, normalised) triggering kernel outside the visited
+    /// part: with `u = ωΔt ~ Exp(1)` truncated at `a = ωT_c` and `v = r²/(2σ²) ~ Exp(1)`
+    /// truncated at `b = D_c²/(2σ²)`, independent, `1 − P(u + v ≤ level)` (exact).
+    pub(crate) fn dropped_share(&self, p: &SeppParams, opts: &SeppOptions) -> f64 {
+        if !self.level.is_finite() {
+            return 0.0;
+        }
+        let l = self.level;
+        let a = p.omega_per_day * opts.time_cutoff_days;
+        let b = opts.space_cutoff_m.powi(2) / (2.0 * p.sigma_m * p.sigma_m);
+        let c = a.min(l);
+        let u1 = (l - b).clamp(0.0, c);
+        let fb = -(-b).exp_m1();
+        let inside = fb * -(-u1).exp_m1() + ((-u1).exp() - (-c).exp()) - (-l).exp() * (c - u1);
+        let norm = -(-a).exp_m1() * fb;
+        (1.0 - inside / norm).clamp(0.0, 1.0)
+    }
+}
 
 /// Bucket index of the events (see the module documentation).
 pub(crate) struct SpaceTimeIndex {
@@ -20,11 +70,24 @@ pub(crate) struct SpaceTimeIndex {
     by: Vec<f64>,
     bt: Vec<i64>,
     bucket_of: Vec<u32>,
-    neighbours: Vec<[(u32, u32); 9]>,
+    /// The 5 × 5 buckets around each bucket (empty ranges where none), row by row from offset
+    /// (−2, −2).
+    neighbours: Vec<[(u32, u32); 25]>,
+    /// Grid key of each bucket.
+    keys: Vec<(i64, i64)>,
+    /// Origin of the bucket grid, metres.
+    x0: f64,
+    y0: f64,
+    /// Bucket side, metres (half the reach).
+    side: f64,
+    /// Reach the index was built for, metres.
+    pub reach_m: f64,
 }
 
 impl SpaceTimeIndex {
-    pub(crate) fn new(data: &Data, side_m: f64) -> Self {
+    /// Index for pairs up to `reach_m` apart.
+    pub(crate) fn new(data: &Data, reach_m: f64) -> Self {
+        let side_m = reach_m / 2.0;
         let n = data.x.len();
         let x0 = data.x.iter().cloned().fold(f64::INFINITY, f64::min);
         let y0 = data.y.iter().cloned().fold(f64::INFINITY, f64::min);
@@ -60,10 +123,10 @@ impl SpaceTimeIndex {
         let neighbours = bucket_keys
             .iter()
             .map(|&(kx, ky)| {
-                let mut nb = [(0u32, 0u32); 9];
+                let mut nb = [(0u32, 0u32); 25];
                 let mut m = 0;
-                for dx in -1..=1 {
-                    for dy in -1..=1 {
+                for dy in -2..=2 {
+                    for dx in -2..=2 {
                         if let Some(&b) = lookup.get(&(kx + dx, ky + dy)) {
                             nb[m] = ranges[b as usize];
                         }
@@ -79,6 +142,11 @@ impl SpaceTimeIndex {
             bt: order.iter().map(|&i| data.t[i]).collect(),
             bucket_of,
             neighbours,
+            keys: bucket_keys,
+            x0,
+            y0,
+            side: side_m,
+            reach_m,
         }
     }
 
@@ -93,12 +161,15 @@ impl SpaceTimeIndex {
         opts: &SeppOptions,
     ) -> EStats {
         let p = st.params;
+        let reach = Reach::new(&p, opts);
+        debug_assert!(reach.r_m <= self.reach_m);
+        let level = reach.level;
         let w = p.omega_per_day;
         let s2 = p.sigma_m * p.sigma_m;
         let d = opts.space_cutoff_m;
         let d2 = d * d;
         let tc_days = opts.time_cutoff_days;
-        let tc_sec = tc_days * SECONDS_PER_DAY;
+        let tc_sec = reach.t_days * SECONDS_PER_DAY;
         let tc_sec_floor = tc_sec.floor().min(i64::MAX as f64) as i64;
         let f_t = -(-w * tc_days).exp_m1();
         let f_s = -(-d2 / (2.0 * s2)).exp_m1();
@@ -115,10 +186,35 @@ impl SpaceTimeIndex {
                     let lo_t = ti.saturating_sub(tc_sec_floor);
                     let (mut sg, mut sgt, mut sgr) = (0.0, 0.0, 0.0);
                     let mut pairs = 0u64;
-                    for &(a, b) in &self.neighbours[self.bucket_of[i] as usize] {
+                    let own = self.bucket_of[i] as usize;
+                    let (kx, ky) = self.keys[own];
+                    for (q, &(a, b)) in self.neighbours[own].iter().enumerate() {
                         if a == b {
                             continue;
                         }
+                        // nearest point of the bucket to the event
+                        let (ox, oy) = ((q % 5) as i64 - 2, (q / 5) as i64 - 2);
+                        let bx0 = self.x0 + (kx + ox) as f64 * self.side;
+                        let by0 = self.y0 + (ky + oy) as f64 * self.side;
+                        // (less a micrometre, for rounding in the bucket keys: the pruning
+                        // must never skip a pair the exact checks below would visit)
+                        let gx = ((bx0 - xi).max(xi - bx0 - self.side) - 1e-6).max(0.0);
+                        let gy = ((by0 - yi).max(yi - by0 - self.side) - 1e-6).max(0.0);
+                        let g2 = gx * gx + gy * gy;
+                        if g2 > d2 {
+                            continue;
+                        }
+                        // longest lag any pair with this bucket can have in the visited part
+                        let lo_t = if level.is_finite() {
+                            let lag_days = (level - g2 * inv2s) / w;
+                            if lag_days < 0.0 {
+                                continue;
+                            }
+                            let lag = (lag_days * SECONDS_PER_DAY).ceil().min(tc_sec_floor as f64);
+                            ti.saturating_sub(lag as i64)
+                        } else {
+                            lo_t
+                        };
                         let (a, b) = (a as usize, b as usize);
                         let ts = &self.bt[a..b];
                         let s = a + ts.partition_point(|&t| t < lo_t);
@@ -132,7 +228,11 @@ impl SpaceTimeIndex {
                                 continue;
                             }
                             let dt = (ti - self.bt[j]) as f64 / SECONDS_PER_DAY;
-                            let v = (-w * dt - r2 * inv2s).exp();
+                            let e = w * dt + r2 * inv2s;
+                            if e > level {
+                                continue;
+                            }
+                            let v = (-e).exp();
                             sg += v;
                             sgt += v * dt;
                             sgr += v * r2;

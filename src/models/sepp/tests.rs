@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::space::Region;
+use statrs::function::erf::erfc;
 
 const DAY: f64 = 86_400.0;
 
@@ -93,6 +94,51 @@ fn brute_loglik(inc: &Incidents, grid: &Grid, fit: &SeppFit) -> f64 {
                 }
                 fit.background_rate_per_day * f / (n - 1) as f64
             }
+            BackgroundModel::Knn { k, min_bandwidth_m } => {
+                // Σ_{j≠i} w_j K_j(x_i − x_j) / T with K_j Gaussian of s.d. d_j (k-th nearest
+                // other event, floored), cut to the square of half-side 3 d_j, renormalised to
+                // that square and to its share inside the grid (all cells fully covered here).
+                let z = 0.5
+                    * (erfc(-3.0 / std::f64::consts::SQRT_2)
+                        - erfc(3.0 / std::f64::consts::SQRT_2));
+                let cdf = |v: f64| 0.5 * erfc(-v / std::f64::consts::SQRT_2);
+                let (gx0, gy0, gx1, gy1) = grid.extent();
+                // events within Δ = min(T_c, T/4) of t_i are left out; divide by the rest
+                let delta = (o.time_cutoff_days.min(span / 4.0) * DAY).floor() as i64;
+                // the bandwidth takes the ⌈k T / (T − 2Δ)⌉-th neighbour, so that about k
+                // events remain within it once the left-out time is gone
+                let span_s = (end - start) as f64;
+                let kept = (span_s - 2.0 * delta as f64).max(0.5 * span_s);
+                let k = ((k as f64 * span_s / kept).ceil() as usize).clamp(k, n - 1);
+                let (ti, lo, hi) = (inc.t()[i], start, end);
+                let t_i = span - ((ti + delta).min(hi) - (ti - delta).max(lo)) as f64 / DAY;
+                let mut f = 0.0;
+                for j in 0..n {
+                    if j == i || (inc.t()[j] - ti).abs() <= delta {
+                        continue;
+                    }
+                    let mut d: Vec<f64> = (0..n)
+                        .filter(|&m| m != j)
+                        .map(|m| {
+                            ((inc.x()[m] - inc.x()[j]).powi(2) + (inc.y()[m] - inc.y()[j]).powi(2))
+                                .sqrt()
+                        })
+                        .collect();
+                    d.sort_by(f64::total_cmp);
+                    let h = d[k - 1].max(min_bandwidth_m);
+                    let (dx, dy) = (inc.x()[i] - inc.x()[j], inc.y()[i] - inc.y()[j]);
+                    if dx.abs() > 3.0 * h || dy.abs() > 3.0 * h {
+                        continue;
+                    }
+                    let share = |c: f64, lo: f64, hi: f64| {
+                        (cdf(((hi - c) / h).min(3.0)) - cdf(((lo - c) / h).max(-3.0))) / z
+                    };
+                    let inside = share(inc.x()[j], gx0, gx1) * share(inc.y()[j], gy0, gy1);
+                    f += fit.bg_weight[j] * (-(dx * dx + dy * dy) / (2.0 * h * h)).exp()
+                        / (2.0 * std::f64::consts::PI * h * h * z * z * inside);
+                }
+                f / t_i
+            }
         };
         for j in 0..n {
             if inc.t()[j] >= inc.t()[i] {
@@ -141,6 +187,8 @@ fn loglik_matches_brute_force_for_both_kinds() {
     let inc = inc.take(&(0..inc.len().min(400)).collect::<Vec<_>>());
     for kind in [SeppKind::SpaceTime, SeppKind::Grid] {
         let mut o = SeppOptions::new(kind);
+        o.background = BackgroundModel::Grid;
+        o.trigger_tol = 0.0;
         o.time_cutoff_days = 30.0;
         o.space_cutoff_m = 300.0;
         o.max_iter = 5;
@@ -152,8 +200,36 @@ fn loglik_matches_brute_force_for_both_kinds() {
             f.loglik
         );
     }
+    // kNN background (the default), exact E-step and the adaptive one
+    for tol in [0.0, 1e-5] {
+        let mut o = SeppOptions::new(SeppKind::SpaceTime);
+        o.time_cutoff_days = 30.0;
+        o.space_cutoff_m = 300.0;
+        o.trigger_tol = tol;
+        o.max_iter = 5;
+        let f = fit(&inc, grid.clone(), &o).unwrap();
+        let b = brute_loglik(&inc, &grid, &f);
+        // the adaptive E-step skips pairs below 1e-5 of the kernel's peak; the brute force
+        // sums them all: a relative difference of at most about 1e-5 per event's λ
+        // (f32 kernel values: a relative error under 6e-8 in each background term)
+        let rel = if tol == 0.0 { 1e-7 } else { 2e-5 };
+        assert!(
+            (f.loglik - b).abs() < rel * b.abs(),
+            "knn tol {tol}: {} vs brute force {b}",
+            f.loglik
+        );
+        // the per-cell background adds up to the total rate (every kernel renormalised)
+        let s: f64 = f.mu_per_day.iter().sum();
+        assert!((s / f.background_rate_per_day - 1.0).abs() < 1e-12, "{s}");
+        if tol == 0.0 {
+            assert_eq!(f.dropped_kernel_share, 0.0);
+        } else {
+            assert!(f.dropped_kernel_share > 0.0 && f.dropped_kernel_share < 2e-4);
+        }
+    }
     // KDE background
     let mut o = SeppOptions::new(SeppKind::SpaceTime);
+    o.trigger_tol = 0.0;
     o.background = BackgroundModel::Kde { bandwidth_m: 700.0 };
     o.max_iter = 5;
     let f = fit(&inc, grid.clone(), &o).unwrap();
@@ -168,12 +244,19 @@ fn loglik_matches_brute_force_for_both_kinds() {
 #[test]
 fn em_loglik_never_decreases() {
     let (inc, grid) = simulated(0.3, 50.0, 3.0, 300.0, 9);
-    let kde = |mut o: SeppOptions| {
-        o.background = BackgroundModel::Kde { bandwidth_m: 400.0 };
+    // exact EM only: the per-cell and KDE backgrounds with every pair visited (the kNN
+    // background's weighted declustering is a fixed-point iteration, not an EM)
+    let bg = |mut o: SeppOptions, b: BackgroundModel| {
+        o.background = b;
+        o.trigger_tol = 0.0;
         o
     };
+    let kde = |o: SeppOptions| bg(o, BackgroundModel::Kde { bandwidth_m: 400.0 });
     for (kind, o) in [
-        (SeppKind::SpaceTime, SeppOptions::new(SeppKind::SpaceTime)),
+        (
+            SeppKind::SpaceTime,
+            bg(SeppOptions::new(SeppKind::SpaceTime), BackgroundModel::Grid),
+        ),
         (SeppKind::Grid, SeppOptions::new(SeppKind::Grid)),
         (
             SeppKind::SpaceTime,
@@ -299,6 +382,7 @@ fn one_cell_duplicates_and_small_data_fit_sensibly() {
     let n = inc.len();
     for kind in [SeppKind::SpaceTime, SeppKind::Grid] {
         let mut o = SeppOptions::new(kind);
+        o.background = BackgroundModel::Grid;
         o.max_iter = 1000;
         let f = fit(&inc, grid.clone(), &o).unwrap();
         // θ is weakly identified from ~300 events in one cell (the grid model cannot use
@@ -313,6 +397,26 @@ fn one_cell_duplicates_and_small_data_fit_sensibly() {
         let s = f.predict(t[n - 1], 86_400).unwrap();
         assert!(s.values.iter().all(|v| v.is_finite() && *v >= 0.0));
     }
+    // the kNN background keeps the mass on that cell, bar the kernels' spill over its edges
+    // (θ is not checked: a background uniform inside one 100 m square and zero outside has
+    // edges sharper than the ~13 m bandwidths, and the triggering kernel absorbs part of that
+    // misfit; the per-cell background above is the right model for such data)
+    let f = fit(&inc, grid.clone(), &SeppOptions::new(SeppKind::SpaceTime)).unwrap();
+    assert!(f.loglik.is_finite());
+    let total: f64 = f.mu_per_day.iter().sum();
+    // The window is 100 days, so the left-out time is Δ = T/4 and the bandwidths take the
+    // ⌈15 · T / (T − 2Δ)⌉ = 30th neighbour: about h = √(30 / (π ρ)) for n points uniform on
+    // the 100 m square (ρ = n / 10⁴ m⁻²), ~18 m for n ≈ 300. A Gaussian of s.d. h around a
+    // point uniform on [0, L] spills 2h / (√(2π) L) of its mass over the edges on average, on
+    // each axis; 5 points of slack for the bandwidths' spread (larger near the edges).
+    let h = (30.0 * 1e4 / (std::f64::consts::PI * n as f64)).sqrt();
+    let keep_axis = 1.0 - 2.0 * h / ((2.0 * std::f64::consts::PI).sqrt() * 100.0);
+    assert!(
+        f.mu_per_day[cell] > (keep_axis * keep_axis - 0.05) * total,
+        "{} of {total}, expected about {:.3} of it",
+        f.mu_per_day[cell],
+        keep_axis * keep_axis
+    );
     // Every event duplicated at the identical time and place: ties cannot trigger, so ω stays
     // finite and θ near zero.
     let dup = |v: &Vec<f64>| v.iter().flat_map(|&a| [a, a]).collect::<Vec<_>>();
@@ -320,6 +424,7 @@ fn one_cell_duplicates_and_small_data_fit_sensibly() {
     let inc2 = Incidents::new(dup(&x), dup(&y), td).unwrap();
     for kind in [SeppKind::SpaceTime, SeppKind::Grid] {
         let mut o = SeppOptions::new(kind);
+        o.background = BackgroundModel::Grid; // the right background here (see above)
         o.max_iter = 1000;
         let f = fit(&inc2, grid.clone(), &o).unwrap();
         assert!(f.params.omega_per_day < OMEGA_MAX_PER_DAY, "{:?}", f.params);
@@ -364,6 +469,7 @@ fn prediction_integrates_the_kernel() {
         aic: 0.0,
         triggered_share: 0.0,
         n_pairs: 0,
+        dropped_kernel_share: 0.0,
         window: (0, 86_400),
         options: o,
         grid: grid.clone(),
@@ -371,6 +477,7 @@ fn prediction_integrates_the_kernel() {
         y: vec![-30.0],
         t: vec![0],
         cell: vec![grid.cell_of(10.0, -30.0).unwrap() as u32],
+        bg_weight: vec![0.0],
     };
     let h = 5.0;
     let s = f.predict(86_400, (h * DAY) as i64).unwrap();
@@ -435,4 +542,322 @@ fn bad_input_is_named() {
     }
     assert!(SeppKind::parse("kde").is_err());
     let _ = Region::from_bounds(0.0, 0.0, 1.0, 1.0);
+}
+
+// ---------------------------------------------------------------- independent simulator
+// A branching simulator written here, separately from `simulate` (its own generator,
+// SplitMix64; background times by exponential gaps; offspring counts by Knuth's product
+// method), so that recovery does not rest on one implementation's conventions.
+
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in (0, 1).
+    fn unif(&mut self) -> f64 {
+        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let (u, v) = (self.unif(), self.unif());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+    fn poisson_small(&mut self, mean: f64) -> usize {
+        let limit = (-mean).exp();
+        let mut k = 0;
+        let mut prod = self.unif();
+        while prod > limit {
+            k += 1;
+            prod *= self.unif();
+        }
+        k
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum TestBg {
+    /// Uniform over the square.
+    Uniform,
+    /// Eight Gaussian clusters of s.d. 300 m (centres ≥ 1.5 km from the edges).
+    Clusters,
+}
+
+/// Events of a space–time SEPP on `[0, L]² × [0, days]` (L = 10 km), background `rate`
+/// events per day; events falling outside the square are dropped (with σ = 50 m a thin edge
+/// strip loses a few parents).
+fn branching(
+    seed: u64,
+    bg: TestBg,
+    rate: f64,
+    days: f64,
+    theta: f64,
+    omega: f64,
+    sigma: f64,
+) -> Incidents {
+    const L: f64 = 10_000.0;
+    const CENTRES: [(f64, f64); 8] = [
+        (2000.0, 2500.0),
+        (5000.0, 1800.0),
+        (8000.0, 3000.0),
+        (3000.0, 6000.0),
+        (6500.0, 5200.0),
+        (1800.0, 8200.0),
+        (5200.0, 8300.0),
+        (8300.0, 7600.0),
+    ];
+    let mut g = SplitMix(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0xA5A5);
+    let mut ev: Vec<(f64, f64, f64)> = Vec::new();
+    let mut t = 0.0;
+    loop {
+        t += -g.unif().ln() / rate;
+        if t > days {
+            break;
+        }
+        let (x, y) = match bg {
+            TestBg::Uniform => (g.unif() * L, g.unif() * L),
+            TestBg::Clusters => {
+                let c = CENTRES[(g.unif() * 8.0) as usize % 8];
+                (c.0 + 300.0 * g.normal(), c.1 + 300.0 * g.normal())
+            }
+        };
+        ev.push((t, x, y));
+    }
+    let mut k = 0;
+    while k < ev.len() {
+        let (tp, xp, yp) = ev[k];
+        for _ in 0..g.poisson_small(theta) {
+            let tc = tp - g.unif().ln() / omega;
+            let (dx, dy) = (sigma * g.normal(), sigma * g.normal());
+            if tc <= days {
+                ev.push((tc, xp + dx, yp + dy));
+            }
+        }
+        k += 1;
+    }
+    ev.retain(|e| e.1 > 0.0 && e.1 < L && e.2 > 0.0 && e.2 < L);
+    ev.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Incidents::new(
+        ev.iter().map(|e| e.1).collect(),
+        ev.iter().map(|e| e.2).collect(),
+        ev.iter().map(|e| (e.0 * DAY).round() as i64).collect(),
+    )
+    .unwrap()
+}
+
+fn square_grid(cell: f64) -> Arc<Grid> {
+    let region = Region::from_bounds(0.0, 0.0, 10_000.0, 10_000.0).unwrap();
+    Arc::new(Grid::new(&region, cell, 10_000_000).unwrap())
+}
+
+/// Relative errors of (θ, 1/ω, σ) against the truth (0.3, 7 d, 50 m).
+fn rel_errors(f: &SeppFit) -> (f64, f64, f64) {
+    let p = f.params;
+    (
+        p.theta / 0.3 - 1.0,
+        1.0 / p.omega_per_day / 7.0 - 1.0,
+        p.sigma_m / 50.0 - 1.0,
+    )
+}
+
+/// The recovery table (seeds × cell sizes × backgrounds), printed; run with
+/// `cargo test --release --lib recovery_table -- --ignored --nocapture`.
+#[test]
+#[ignore = "slow: the full recovery table (about a minute in release)"]
+fn recovery_table() {
+    // SEPP_TABLE_QUICK=1: three seeds, the 150 m grid, no per-cell comparison
+    let quick = std::env::var("SEPP_TABLE_QUICK").is_ok();
+    let seeds: &[u64] = if quick {
+        &[11, 12, 13]
+    } else {
+        &[11, 12, 13, 14, 15]
+    };
+    let cells: &[f64] = if quick {
+        &[150.0]
+    } else {
+        &[100.0, 150.0, 250.0, 500.0]
+    };
+    for bg in [TestBg::Clusters, TestBg::Uniform] {
+        for &seed in seeds {
+            let inc = branching(seed, bg, 40.0, 365.0, 0.3, 1.0 / 7.0, 50.0);
+            for &cell in cells {
+                let t0 = std::time::Instant::now();
+                let mut o = SeppOptions::new(SeppKind::SpaceTime);
+                if let Some(k) = std::env::var("SEPP_TABLE_K")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                {
+                    o.background = BackgroundModel::Knn {
+                        k,
+                        min_bandwidth_m: 10.0,
+                    };
+                }
+                let f = fit(&inc, square_grid(cell), &o).unwrap();
+                let (a, b, c) = rel_errors(&f);
+                let mut o = SeppOptions::new(SeppKind::SpaceTime);
+                o.background = BackgroundModel::Grid;
+                o.max_iter = if quick { 1 } else { 200 };
+                let g = fit(&inc, square_grid(cell), &o).unwrap();
+                let (ga, gb, gc) = rel_errors(&g);
+                println!(
+                    "{bg:?} seed {seed} n {} cell {cell}: knn θ {:.3} ({a:+.3}) 1/ω {:.2} ({b:+.3}) \
+                     σ {:.1} ({c:+.3}) it {} conv {} {:.1}s | grid θ {:.3} ({ga:+.3}) 1/ω ({gb:+.3}) σ ({gc:+.3})",
+                    inc.len(),
+                    f.params.theta,
+                    1.0 / f.params.omega_per_day,
+                    f.params.sigma_m,
+                    f.n_iter,
+                    f.converged,
+                    t0.elapsed().as_secs_f64(),
+                    g.params.theta
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_background_and_tolerance_input_is_named() {
+    let grid = Arc::new(Grid::from_extent(0.0, 0.0, 100.0, 5, 5).unwrap());
+    let line = |n: usize| {
+        Incidents::new(
+            (0..n).map(|i| 50.0 + i as f64).collect(),
+            vec![50.0; n],
+            (0..n as i64).map(|i| 100 + i * 3600).collect(),
+        )
+        .unwrap()
+    };
+    let st = SeppOptions::new(SeppKind::SpaceTime);
+    for v in [-1e-3, 1.0, f64::NAN, f64::INFINITY] {
+        let mut o = st.clone();
+        o.trigger_tol = v;
+        let e = fit(&line(20), grid.clone(), &o).unwrap_err();
+        assert!(e.to_string().contains("trigger_tol"), "{e}");
+    }
+    // the kNN background needs more events than its neighbour rank
+    let e = fit(&line(15), grid.clone(), &st).unwrap_err();
+    assert!(e.to_string().contains("background_k"), "{e}");
+    let mut o = st.clone();
+    o.background = BackgroundModel::Knn {
+        k: 0,
+        min_bandwidth_m: 10.0,
+    };
+    let e = fit(&line(20), grid.clone(), &o).unwrap_err();
+    assert!(e.to_string().contains("background_k"), "{e}");
+    for v in [0.0, -5.0, f64::NAN] {
+        o.background = BackgroundModel::Knn {
+            k: 5,
+            min_bandwidth_m: v,
+        };
+        let e = fit(&line(20), grid.clone(), &o).unwrap_err();
+        assert!(e.to_string().contains("min_bandwidth_m"), "{e}");
+    }
+    // all events at one place (distinct times): σ and the background are not identified
+    let one = Incidents::new(
+        vec![120.0; 30],
+        vec![230.0; 30],
+        (0..30).map(|i| i * 86_400).collect(),
+    )
+    .unwrap();
+    for b in [
+        st.background,
+        BackgroundModel::Grid,
+        BackgroundModel::Kde { bandwidth_m: 50.0 },
+    ] {
+        let mut o = st.clone();
+        o.background = b;
+        let e = fit(&one, grid.clone(), &o).unwrap_err();
+        assert!(
+            e.to_string().contains("one place") && e.to_string().contains("x/y"),
+            "{e}"
+        );
+    }
+    // ... which the grid model handles (a one-cell Hawkes process)
+    assert!(fit(&one, grid.clone(), &SeppOptions::new(SeppKind::Grid)).is_ok());
+    // the grid model takes no KDE or kNN background
+    let mut o = SeppOptions::new(SeppKind::Grid);
+    o.background = st.background;
+    let e = fit(&line(20), grid.clone(), &o).unwrap_err();
+    assert!(e.to_string().contains("background"), "{e}");
+}
+
+#[test]
+fn space_time_recovers_on_an_independent_simulation_at_any_cell_size() {
+    // The issue's case (θ 0.3, 1/ω 7 d, σ 50 m, uniform 40/day on 10 km × 10 km, a year:
+    // ≈21k events) from the simulator written above, on 100 m and 500 m grids: θ and 1/ω
+    // within ±10 %, σ within ±15 % (five seeds in `recovery_table`: θ −6.5 % to 0 %, 1/ω
+    // −5.6 % to +1.9 %, σ −2.9 % to +0.5 %). The kNN background does not use the cells, so
+    // both fits agree closely.
+    let inc = branching(12, TestBg::Uniform, 40.0, 365.0, 0.3, 1.0 / 7.0, 50.0);
+    let mut fits = Vec::new();
+    for cell in [100.0, 500.0] {
+        let f = fit(
+            &inc,
+            square_grid(cell),
+            &SeppOptions::new(SeppKind::SpaceTime),
+        )
+        .unwrap();
+        assert!(f.converged, "{}", f.reason);
+        let (a, b, c) = rel_errors(&f);
+        assert!(
+            a.abs() < 0.10 && b.abs() < 0.10 && c.abs() < 0.15,
+            "{cell}: {:?}",
+            f.params
+        );
+        fits.push(f);
+    }
+    assert!((fits[0].params.theta / fits[1].params.theta - 1.0).abs() < 1e-3);
+    assert!((fits[0].params.omega_per_day / fits[1].params.omega_per_day - 1.0).abs() < 1e-3);
+}
+
+/// Speed at ~100k events with the issue's clustered background (8 Gaussian clusters of
+/// s.d. 300 m on 10 km × 10 km, one year: ~10^8 pairs within the 500 m / 120 d cut-offs),
+/// the new method against the old (per-cell 150 m background, every pair within the
+/// cut-offs), printed; run with
+/// `cargo test --release --lib sepp_speed_100k -- --ignored --nocapture`.
+#[test]
+#[ignore = "slow: a speed figure, not a test"]
+fn sepp_speed_100k() {
+    let grid = square_grid(150.0);
+    let inc = branching(
+        1,
+        TestBg::Clusters,
+        100_000.0 * 0.7 / 365.0,
+        365.0,
+        0.3,
+        1.0 / 7.0,
+        50.0,
+    );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    for (label, old, iters) in [("new", false, 50usize), ("old", true, 3)] {
+        let mut o = SeppOptions::new(SeppKind::SpaceTime);
+        o.max_iter = iters;
+        o.tol = 0.0;
+        o.param_tol = 0.0;
+        if old {
+            o.background = BackgroundModel::Grid;
+            o.trigger_tol = 0.0;
+        }
+        let t0 = std::time::Instant::now();
+        let f = fit(&inc, grid.clone(), &o).unwrap();
+        let el = t0.elapsed().as_secs_f64();
+        println!(
+            "{label}: {} events, {iters} iterations in {el:.1} s ({:.2} s per E+M step; 50 \
+             iterations ≈ {:.1} s); pairs in the last E-step {}; dropped kernel share {:.1e}; \
+             θ {:.3} 1/ω {:.2} σ {:.1}; load average {}",
+            inc.len(),
+            el / (iters + 1) as f64,
+            el / (iters + 1) as f64 * 51.0,
+            f.n_pairs,
+            f.dropped_kernel_share,
+            f.params.theta,
+            1.0 / f.params.omega_per_day,
+            f.params.sigma_m,
+            load.split(' ').next().unwrap_or("?")
+        );
+    }
 }
