@@ -40,7 +40,6 @@ depend on the number of workers.
 from __future__ import annotations
 
 import html
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -76,7 +75,7 @@ def _records(grid: Grid, rounds: list[tuple[np.ndarray, ...]]) -> Incidents:
 
     x, y, t, w = (np.concatenate([r[k] for r in rounds]) for k in range(4))
     native, rep = _native.ingest(x, y, t, np.zeros(t.size, dtype=bool), weight=w, time_range=(-(2**40), 2**40))
-    return Inc(native, grid.crs, DataQualityReport(json.loads(rep), grid.crs, "UTC"), tz="UTC", source="feedback simulation")
+    return Inc(native, grid.crs, DataQualityReport.from_native(rep, grid.crs, "UTC"), tz="UTC", source="feedback simulation")
 
 
 def _gini(v: np.ndarray) -> float:
