@@ -82,10 +82,15 @@ impl Rng {
         ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
     }
 
-    /// A uniform integer in `0..n` (`n > 0`), exactly uniform (Lemire's method).
+    /// A uniform integer in `0..n` (`n > 0`), exactly uniform (Lemire's method). For
+    /// `n < 2^32` it reads one 32-bit word per try instead of two (half the keystream:
+    /// resampling loops draw tens of millions of indices), otherwise one 64-bit draw per try.
     #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
         debug_assert!(n > 0);
+        if n <= u32::MAX as u64 {
+            return self.below_u32(n as u32) as u64;
+        }
         let mut m = (self.next_u64() as u128) * (n as u128);
         let mut l = m as u64;
         if l < n {
@@ -96,6 +101,21 @@ impl Rng {
             }
         }
         (m >> 64) as u64
+    }
+
+    /// Lemire's method on 32-bit draws: uniform in `0..n`, `n > 0`.
+    #[inline]
+    fn below_u32(&mut self, n: u32) -> u32 {
+        let mut m = (self.next_u32() as u64) * (n as u64);
+        let mut l = m as u32;
+        if l < n {
+            let t = n.wrapping_neg() % n;
+            while l < t {
+                m = (self.next_u32() as u64) * (n as u64);
+                l = m as u32;
+            }
+        }
+        (m >> 32) as u32
     }
 
     /// `true` with probability `p` (`p ≤ 0`: never; `p ≥ 1`: always, without a draw).
@@ -207,6 +227,19 @@ mod tests {
         }
         assert_ne!(Rng::stream(2, 0).next_u64(), a[0]);
         assert_eq!(Rng::new(9).next_u64(), Rng::stream(9, 0).next_u64());
+    }
+
+    /// `below` on small ranges reads 32-bit words: the first two words of stream (0, 0) are
+    /// 0x2fef003e and 0xd6405f89 (the golden value above, low word first), so `below(10)` is
+    /// ⌊0x2fef003e · 10 / 2^32⌋ = 1, then ⌊0xd6405f89 · 10 / 2^32⌋ = 8 (worked by hand).
+    /// Ranges of 2^32 or more take 64-bit draws: ⌊0xd6405f892fef003e · 2^40 / 2^64⌋.
+    #[test]
+    fn below_golden_values_for_both_widths() {
+        let mut r = Rng::new(0);
+        assert_eq!(r.below(10), 1);
+        assert_eq!(r.below(10), 8);
+        let mut r = Rng::new(0);
+        assert_eq!(r.below(1 << 40), 0xd6405f892fef003e_u64 >> 24);
     }
 
     #[test]
