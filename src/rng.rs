@@ -169,6 +169,96 @@ impl Rng {
     }
 }
 
+/// Poisson(λ) draws by inversion of a precomputed table: one uniform per draw.
+///
+/// `rand_distr::Poisson` draws small means by Knuth's product method, which reads about
+/// `λ + 1` uniforms per draw; with a cipher-based generator that keystream is most of the cost
+/// of a simulation such as the Ensign urn (200 runs × 1000 days of Poisson draws). Here
+/// `P(X ≤ k)` is tabulated once for `k` up to where the upper tail is below `2^-53` (the
+/// resolution of a uniform draw), and a draw is the smallest `k` with `u < P(X ≤ k)` for one
+/// uniform `u` (Devroye 1986, *Non-Uniform Random Variate Generation*, §X.3.3, "inversion by
+/// sequential search"). The law is exact up to the rounding of the tabulated sums
+/// (relative error ≈ 1e-15). A `u` beyond the table continues the recursion
+/// `p(k + 1) = p(k) λ / (k + 1)`. Means above [`PoissonTable::MAX_TABLE_MEAN`] use
+/// `rand_distr::Poisson` (transformed rejection, a few uniforms per draw whatever λ).
+#[derive(Debug, Clone)]
+pub struct PoissonTable {
+    lambda: f64,
+    cdf: Vec<f64>,
+    large: Option<rand_distr::Poisson<f64>>,
+}
+
+impl PoissonTable {
+    /// Largest mean drawn by table inversion.
+    pub const MAX_TABLE_MEAN: f64 = 64.0;
+
+    /// The sampler of Poisson(`lambda`); `None` unless `lambda` is finite and `> 0` (as
+    /// `rand_distr::Poisson::new(lambda).ok()`).
+    pub fn new(lambda: f64) -> Option<Self> {
+        if !(lambda.is_finite() && lambda > 0.0) {
+            return None;
+        }
+        if lambda > Self::MAX_TABLE_MEAN {
+            return Some(PoissonTable {
+                lambda,
+                cdf: Vec::new(),
+                large: Some(rand_distr::Poisson::new(lambda).ok()?),
+            });
+        }
+        let mut pmf = (-lambda).exp();
+        let mut cum = pmf;
+        let mut cdf = vec![cum];
+        let mut k = 0.0;
+        // past the mode, stop once the next term cannot move the sum at 2^-53
+        while !(k > lambda && pmf < f64::EPSILON / 2.0) {
+            k += 1.0;
+            pmf *= lambda / k;
+            cum += pmf;
+            cdf.push(cum);
+        }
+        Some(PoissonTable {
+            lambda,
+            cdf,
+            large: None,
+        })
+    }
+
+    /// One draw.
+    #[inline]
+    pub fn sample(&self, rng: &mut Rng) -> u64 {
+        match &self.large {
+            Some(d) => {
+                use rand_distr::Distribution;
+                d.sample(rng) as u64
+            }
+            None => self.invert(rng.next_f64()),
+        }
+    }
+
+    /// The smallest `k` with `u < P(X ≤ k)` (the table's quantile function), `u ∈ [0, 1)`.
+    fn invert(&self, u: f64) -> u64 {
+        let k = self.cdf.partition_point(|&c| c <= u);
+        if k < self.cdf.len() {
+            return k as u64;
+        }
+        // beyond the table (probability below 2^-53): continue the recursion
+        let mut k = self.cdf.len() - 1;
+        let mut cum = self.cdf[k];
+        let mut pmf = self.cdf[k] - self.cdf[k - 1];
+        while cum <= u {
+            k += 1;
+            pmf *= self.lambda / k as f64;
+            let next = cum + pmf;
+            if next == cum {
+                // the sum rounds below u: the remaining mass is below the float resolution
+                break;
+            }
+            cum = next;
+        }
+        k as u64
+    }
+}
+
 /// Lets `rand`'s extension methods and `rand_distr`'s distributions draw from [`Rng`].
 impl rand::TryRng for Rng {
     type Error = Infallible;
@@ -298,5 +388,70 @@ mod tests {
         let mean: f64 = (0..n).map(|_| d.sample(&mut r)).sum::<f64>() / n as f64;
         // sd of the mean = sqrt(4 / 20000) ≈ 0.014; allow 5 sd.
         assert!((mean - 4.0).abs() < 0.07, "{mean}");
+    }
+
+    /// Table inversion returns the Poisson quantile: checked against statrs's CDF (an
+    /// independent implementation, regularised incomplete gamma) at many `u`, including `u`
+    /// beyond the table, and the draws' frequencies against statrs's pmf (chi-square).
+    #[test]
+    fn poisson_table_is_the_poisson_law() {
+        use statrs::distribution::{Discrete, DiscreteCDF, Poisson as SPoisson};
+        for lambda in [0.05, 0.9, 3.685, 11.0, 40.0, 64.0] {
+            let t = PoissonTable::new(lambda).unwrap();
+            let s = SPoisson::new(lambda).unwrap();
+            for i in 0..2000 {
+                let u = (i as f64 + 0.5) / 2000.0;
+                let k = t.invert(u);
+                // smallest k with u < F(k), away from float ties at the boundaries
+                assert!(s.cdf(k) > u - 1e-12, "λ {lambda} u {u} k {k}");
+                assert!(
+                    k == 0 || s.cdf(k - 1) <= u + 1e-12,
+                    "λ {lambda} u {u} k {k}"
+                );
+            }
+            // the far tail: u within 2^-53 of 1 continues past the table
+            let k = t.invert(1.0 - f64::EPSILON / 2.0);
+            assert!(
+                s.sf(k) < 1e-15 && k as f64 > lambda,
+                "λ {lambda} tail k {k}"
+            );
+            // frequencies of 200k draws against the pmf, bins with expected count ≥ 20
+            let mut r = Rng::stream(8, lambda.to_bits());
+            let n = 200_000;
+            let mut counts = std::collections::HashMap::<u64, u64>::new();
+            for _ in 0..n {
+                *counts.entry(t.sample(&mut r)).or_default() += 1;
+            }
+            let (mut chi2, mut df, mut rest_obs, mut rest_exp) = (0.0, 0i32, n as f64, n as f64);
+            for k in 0..(lambda * 4.0 + 20.0) as u64 {
+                let e = s.pmf(k) * n as f64;
+                if e >= 20.0 {
+                    let o = *counts.get(&k).unwrap_or(&0) as f64;
+                    chi2 += (o - e).powi(2) / e;
+                    df += 1;
+                    rest_obs -= o;
+                    rest_exp -= e;
+                }
+            }
+            if rest_exp >= 20.0 {
+                chi2 += (rest_obs - rest_exp).powi(2) / rest_exp;
+                df += 1;
+            }
+            // 99.9 % chi-square critical value, Wilson–Hilferty approximation (df − 1 dof)
+            let v = (df - 1).max(1) as f64;
+            let crit = v * (1.0 - 2.0 / (9.0 * v) + 3.09 * (2.0 / (9.0 * v)).sqrt()).powi(3);
+            assert!(chi2 < crit, "λ {lambda}: chi2 {chi2} > {crit} ({df} bins)");
+        }
+        // above the table limit: rand_distr's sampler, mean within 5 sd
+        let t = PoissonTable::new(500.0).unwrap();
+        let mut r = Rng::stream(8, 500);
+        let mean = (0..20_000).map(|_| t.sample(&mut r) as f64).sum::<f64>() / 20_000.0;
+        assert!(
+            (mean - 500.0).abs() < 5.0 * (500.0f64 / 20_000.0).sqrt(),
+            "{mean}"
+        );
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(PoissonTable::new(bad).is_none());
+        }
     }
 }

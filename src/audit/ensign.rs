@@ -35,10 +35,11 @@
 //! assert_eq!(r.verdict, "runaway");
 //! ```
 
-use rand_distr::{Binomial, Distribution, Poisson};
+use rand_distr::{Binomial, Distribution};
 use serde::{Deserialize, Serialize};
 
 use crate::montecarlo::simulate;
+use crate::rng::PoissonTable;
 use crate::{Error, Result};
 
 /// Which incidents feed the urn.
@@ -301,13 +302,24 @@ fn acceptance(x: f64) -> (f64, f64) {
     (ua / m, ub / m)
 }
 
+/// Binomial(k, acc) thinning of `k` discovered incidents: one Bernoulli draw per incident for
+/// the small counts a day brings (exact, and cheaper than setting up a binomial sampler for
+/// each draw), `rand_distr`'s binomial sampler beyond 32.
+fn thin(k: u64, acc: f64, rng: &mut crate::rng::Rng) -> u64 {
+    if k <= 32 {
+        (0..k).filter(|_| rng.bernoulli(acc)).count() as u64
+    } else {
+        Binomial::new(k, acc).map(|b| b.sample(rng)).unwrap_or(k)
+    }
+}
+
 /// Runs the urn `runs` times for `draws` days, in parallel over runs (each run draws from its
 /// own stream of `seed`, so results do not depend on the number of threads).
 pub fn ensign_urn(p: &EnsignParams) -> Result<EnsignResult> {
     validate(p)?;
     let (dsc, rep) = shares(p.update);
     let (la, lb) = p.rates;
-    let pois = |l: f64| Poisson::new(l).ok();
+    let pois = PoissonTable::new;
     let (disc_a, disc_b) = (pois(dsc * la), pois(dsc * lb));
     let (rep_a, rep_b) = (pois(rep * la), pois(rep * lb));
     let prior_share = p.prior.0 / (p.prior.0 + p.prior.1);
@@ -328,9 +340,9 @@ pub fn ensign_urn(p: &EnsignParams) -> Result<EnsignResult> {
                 (&disc_b, acceptance(x).1)
             };
             if let Some(d) = dist {
-                let mut k = d.sample(rng) as u64;
+                let mut k = d.sample(rng);
                 if p.correction && acc < 1.0 && k > 0 {
-                    k = Binomial::new(k, acc).map(|b| b.sample(rng)).unwrap_or(k);
+                    k = thin(k, acc, rng);
                 }
                 if visit_a {
                     na += k as f64;
@@ -339,10 +351,10 @@ pub fn ensign_urn(p: &EnsignParams) -> Result<EnsignResult> {
                 }
             }
             if let Some(d) = &rep_a {
-                na += d.sample(rng);
+                na += d.sample(rng) as f64;
             }
             if let Some(d) = &rep_b {
-                nb += d.sample(rng);
+                nb += d.sample(rng) as f64;
             }
             traj.push(na / (na + nb));
         }

@@ -60,11 +60,16 @@ fn check(p: &[f64]) -> Result<()> {
     Ok(())
 }
 
-/// Order of `p` ascending; ties keep input order.
+/// Order of `p` ascending; ties keep input order. The p-values are checked to lie in
+/// `[0, 1]` (with −0 read as +0), where the IEEE bit patterns order like the values, so the sort key is the pair
+/// (bits, index): unique keys, sorted in place by an unstable (pattern-defeating quick)sort in
+/// parallel, which gives the same order as a stable sort by value, faster on the large, tied
+/// families of Monte Carlo p-values (a million cells, at most R + 1 distinct values).
 fn order(p: &[f64]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..p.len()).collect();
-    idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
-    idx
+    use rayon::slice::ParallelSliceMut;
+    let mut keys: Vec<(u64, usize)> = p.iter().map(|v| (v + 0.0).to_bits()).zip(0..).collect(); // -0 → +0
+    keys.par_sort_unstable();
+    keys.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Adjusted p-values: reject hypothesis `i` at level `α` when `adjusted[i] <= α`.
@@ -118,6 +123,20 @@ pub fn adjust(p: &[f64], correction: Correction) -> Result<Vec<f64>> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The order is the stable sort by value (ties in input order), as a plain comparison
+    /// sort gives it, on heavily tied Monte Carlo-like p-values and on ±0.
+    #[test]
+    fn order_is_the_stable_value_order() {
+        let mut r = crate::rng::Rng::new(3);
+        let p: Vec<f64> = (0..50_000)
+            .map(|_| (r.below(100) + 1) as f64 / 100.0)
+            .chain([0.0, -0.0, 0.0, 1.0])
+            .collect();
+        let mut want: Vec<usize> = (0..p.len()).collect();
+        want.sort_by(|&a, &b| (p[a] + 0.0).total_cmp(&(p[b] + 0.0)));
+        assert_eq!(order(&p), want);
+    }
 
     #[test]
     fn refuses_bad_p() {
