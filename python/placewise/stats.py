@@ -100,8 +100,8 @@ def adjust_pvalues(p: Any, method: str = "fdr_bh") -> np.ndarray:
 def mann_kendall(x: Any) -> dict[str, float]:
     """Mann–Kendall trend test: ``S``, ``var_s`` (tie-corrected), ``z`` (continuity-corrected),
     two-sided ``p`` and Kendall's ``tau`` (tau-a)."""
-    s, var_s, z, p, tau = _native.mann_kendall(np.ascontiguousarray(x, dtype=np.float64).ravel())
-    return {"s": s, "var_s": var_s, "z": z, "p": p, "tau": tau}
+    r = _native.mann_kendall(np.ascontiguousarray(x, dtype=np.float64).ravel())
+    return {"s": r.s, "var_s": r.var_s, "z": r.z, "p": r.p, "tau": r.tau}
 
 
 # --------------------------------------------------------------------------------------- Gi*

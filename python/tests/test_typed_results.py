@@ -189,3 +189,37 @@ def test_population_report_is_typed_and_pickles() -> None:
     assert isinstance(rep, _native.PopulationReport) and rep.n_areas == 1
     assert np.array_equal(rep.input_total, [4.0, 2.0]) and counts.sum() == pytest.approx(6.0, rel=1e-12)
     assert_same(roundtrip(rep), rep)
+
+
+def test_mann_kendall_result_is_typed_and_pickles() -> None:
+    from statistics import NormalDist
+
+    raw = _native.mann_kendall(np.arange(5.0))
+    assert isinstance(raw, _native.MannKendallResult)
+    # worked by hand: 10 increasing pairs, Var(S) = n(n-1)(2n+5)/18 = 5*4*15/18, z = (S-1)/sqrt(Var)
+    var = 5 * 4 * 15 / 18
+    z = (10 - 1) / var**0.5
+    assert raw.s == 10 and raw.tau == 1.0
+    assert raw.var_s == pytest.approx(var, rel=1e-15)
+    assert raw.z == pytest.approx(z, rel=1e-14)
+    assert raw.p == pytest.approx(2 * NormalDist().cdf(-z), rel=1e-9)  # statrs vs Python erf
+    assert repr(raw).startswith("MannKendallResult(s=10, ") and "tau=1.0)" in repr(raw)
+    assert_same(roundtrip(raw), raw)
+    assert pw.stats.mann_kendall(np.arange(5.0)) == {"s": 10, "var_s": raw.var_s, "z": raw.z, "p": raw.p, "tau": 1.0}
+
+
+def test_feedback_verdict_is_typed_and_pickles() -> None:
+    n = 10  # one replicate, ten rounds; tv rises linearly from 0.1 to 0.37
+    tv = np.linspace(0.1, 0.37, n)
+    ones = np.ones(n, dtype=np.uint64)
+    run = _native.FeedbackRun(n, 1, 1, np.zeros(n, dtype=np.uint64), np.arange(1, n + 1, dtype=np.uint32), tv,
+                              np.zeros(n), np.zeros(n), ones, ones, ones, np.ones(n), np.zeros(n), "{}")
+    v = run.verdict(0.1)
+    assert isinstance(v, _native.FeedbackVerdict)
+    # round 1 against the last tenth of rounds (here the last round)
+    assert (v.tv_initial, v.tv_final) == (tv[0], tv[-1])
+    assert v.growth == pytest.approx(0.27, abs=1e-15) and v.runaway and v.verdict == "runaway"
+    assert run.verdict(0.5).verdict == "biased" and not run.verdict(0.5).runaway
+    assert repr(v) == f"FeedbackVerdict(verdict='runaway', tv_initial={float(tv[0])!r}, tv_final={float(tv[-1])!r}, " \
+                      f"growth={v.growth!r}, runaway=True)"
+    assert_same(roundtrip(v), v)

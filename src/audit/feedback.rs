@@ -61,6 +61,7 @@ use std::sync::Arc;
 
 use rand_distr::weighted::WeightedAliasIndex;
 use rand_distr::{Distribution, Poisson};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::allocate::{allocate, Budget, GroupCounts, Strategy};
@@ -303,7 +304,7 @@ pub struct FeedbackRun {
 }
 
 /// The verdict of a run (see the module docs).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedbackVerdict {
     /// Mean `tv_model` in round 1.
     pub tv_initial: f64,
@@ -314,7 +315,7 @@ pub struct FeedbackVerdict {
     /// `growth > runaway_delta`.
     pub runaway: bool,
     /// `"runaway"`, `"biased"` or `"converges"`.
-    pub verdict: &'static str,
+    pub verdict: String,
 }
 
 impl FeedbackRun {
@@ -531,7 +532,8 @@ impl FeedbackRun {
                 "converges"
             } else {
                 "biased"
-            },
+            }
+            .to_string(),
         })
     }
 }

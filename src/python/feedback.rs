@@ -15,6 +15,7 @@ use crate::models::{CellDistance, Model, NaiveParams, ProspectiveParams, Retrosp
 use crate::python::allocate::strategy;
 use crate::python::models::kde_params;
 use crate::python::space::PyGrid;
+use crate::python::stat_results::PyFeedbackVerdict;
 use crate::python::utils::{detached, owned, to_vec_f64};
 
 /// An unfitted model the simulators refit on their own records (Naive, KDE, retrospective
@@ -200,10 +201,9 @@ impl PyFeedbackRun {
             inner: FeedbackRun::combine(&parts)?,
         })
     }
-    /// `(tv_initial, tv_final, growth, runaway, verdict)` under `runaway_delta`.
-    fn verdict(&self, runaway_delta: f64) -> PyResult<(f64, f64, f64, bool, &'static str)> {
-        let v = self.inner.verdict(runaway_delta)?;
-        Ok((v.tv_initial, v.tv_final, v.growth, v.runaway, v.verdict))
+    /// The verdict under `runaway_delta`.
+    fn verdict(&self, runaway_delta: f64) -> PyResult<PyFeedbackVerdict> {
+        Ok(PyFeedbackVerdict::new(self.inner.verdict(runaway_delta)?))
     }
     #[getter]
     fn rounds(&self) -> usize {

@@ -10,12 +10,13 @@ use numpy::ndarray::Array2;
 use numpy::{PyArray1, PyArray2};
 use pyo3::prelude::*;
 
+use crate::audit::feedback::FeedbackVerdict;
 use crate::audit::{EnsignResult, Update};
 use crate::data::{DuplicatePolicy, Heaping, QualityReport, Spike};
 use crate::python::results::{decode, reduce, Reduced};
 use crate::python::utils::owned;
 use crate::space::PopulationReport;
-use crate::stats::{Emerging, GiStar, Knox};
+use crate::stats::{Emerging, GiStar, Knox, MannKendall};
 use crate::Error;
 
 macro_rules! wrapper {
@@ -39,6 +40,8 @@ wrapper!(PyEnsign, "EnsignUrnResult", EnsignResult);
 wrapper!(PyQuality, "QualityReport", QualityReport);
 wrapper!(PyHeaping, "Heaping", Heaping);
 wrapper!(PyPopulationReport, "PopulationReport", PopulationReport);
+wrapper!(PyMannKendall, "MannKendallResult", MannKendall);
+wrapper!(PyFeedbackVerdict, "FeedbackVerdict", FeedbackVerdict);
 
 /// Rebuilds a pickled statistics result; `None` when `kind` is not one of them.
 pub(crate) fn unpickle(py: Python<'_>, kind: &str, state: &[u8]) -> PyResult<Option<Py<PyAny>>> {
@@ -52,6 +55,8 @@ pub(crate) fn unpickle(py: Python<'_>, kind: &str, state: &[u8]) -> PyResult<Opt
         "PopulationReport" => {
             Py::new(py, PyPopulationReport::new(decode(kind, state)?))?.into_any()
         }
+        "MannKendallResult" => Py::new(py, PyMannKendall::new(decode(kind, state)?))?.into_any(),
+        "FeedbackVerdict" => Py::new(py, PyFeedbackVerdict::new(decode(kind, state)?))?.into_any(),
         _ => return Ok(None),
     }))
 }
@@ -358,6 +363,88 @@ impl PyKnox {
 }
 
 #[pymethods]
+impl PyMannKendall {
+    /// `S = Σ_{i<j} sign(x_j − x_i)`.
+    #[getter]
+    fn s(&self) -> i64 {
+        self.inner.s
+    }
+    /// Variance of `S` under no trend, corrected for ties.
+    #[getter]
+    fn var_s(&self) -> f64 {
+        self.inner.var_s
+    }
+    /// Continuity-corrected normal score.
+    #[getter]
+    fn z(&self) -> f64 {
+        self.inner.z
+    }
+    /// Two-sided p-value.
+    #[getter]
+    fn p(&self) -> f64 {
+        self.inner.p
+    }
+    /// Kendall's tau-a.
+    #[getter]
+    fn tau(&self) -> f64 {
+        self.inner.tau
+    }
+    fn __repr__(&self) -> String {
+        let m = &*self.inner;
+        format!(
+            "MannKendallResult(s={}, var_s={:?}, z={:?}, p={:?}, tau={:?})",
+            m.s, m.var_s, m.z, m.p, m.tau
+        )
+    }
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "MannKendallResult", &*self.inner)
+    }
+}
+
+#[pymethods]
+impl PyFeedbackVerdict {
+    /// Mean model–truth total variation in round 1.
+    #[getter]
+    fn tv_initial(&self) -> f64 {
+        self.inner.tv_initial
+    }
+    /// Mean total variation over the last tenth of rounds.
+    #[getter]
+    fn tv_final(&self) -> f64 {
+        self.inner.tv_final
+    }
+    /// `tv_final − tv_initial`.
+    #[getter]
+    fn growth(&self) -> f64 {
+        self.inner.growth
+    }
+    /// `growth > runaway_delta`.
+    #[getter]
+    fn runaway(&self) -> bool {
+        self.inner.runaway
+    }
+    /// `"runaway"`, `"biased"` or `"converges"`.
+    #[getter]
+    fn verdict(&self) -> &str {
+        &self.inner.verdict
+    }
+    fn __repr__(&self) -> String {
+        let v = &*self.inner;
+        format!(
+            "FeedbackVerdict(verdict='{}', tv_initial={:?}, tv_final={:?}, growth={:?}, runaway={})",
+            v.verdict,
+            v.tv_initial,
+            v.tv_final,
+            v.growth,
+            if v.runaway { "True" } else { "False" }
+        )
+    }
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "FeedbackVerdict", &*self.inner)
+    }
+}
+
+#[pymethods]
 impl PyEnsign {
     /// (runs, draws + 1): share of region A's balls after each draw (column 0: the prior).
     #[getter]
@@ -640,6 +727,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyGiStar>()?;
     m.add_class::<PyEmerging>()?;
     m.add_class::<PyKnox>()?;
+    m.add_class::<PyMannKendall>()?;
+    m.add_class::<PyFeedbackVerdict>()?;
     m.add_class::<PyEnsign>()?;
     Ok(())
 }

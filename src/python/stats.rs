@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 
 use crate::python::data::PyIncidents;
 use crate::python::space::PyGrid;
-use crate::python::stat_results::{PyEmerging, PyGiStar, PyKnox};
+use crate::python::stat_results::{PyEmerging, PyGiStar, PyKnox, PyMannKendall};
 use crate::python::utils::{detached, owned, to_vec_f64};
 use crate::stats::{
     adjust, emerging_hotspots as core_emerging, gi_star as core_gi_star, knox as core_knox,
@@ -89,11 +89,10 @@ fn adjust_p<'py>(
     Ok(owned(py, out))
 }
 
-/// Mann–Kendall test: (S, Var(S), z, two-sided p, tau).
+/// Mann–Kendall test.
 #[pyfunction]
-fn mann_kendall(x: PyReadonlyArray1<'_, f64>) -> PyResult<(i64, f64, f64, f64, f64)> {
-    let mk = core_mann_kendall(&to_vec_f64(&x))?;
-    Ok((mk.s, mk.var_s, mk.z, mk.p, mk.tau))
+fn mann_kendall(x: PyReadonlyArray1<'_, f64>) -> PyResult<PyMannKendall> {
+    Ok(PyMannKendall::new(core_mann_kendall(&to_vec_f64(&x))?))
 }
 
 /// Labels of the emerging hot spot categories, by code.

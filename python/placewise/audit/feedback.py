@@ -176,7 +176,9 @@ class FeedbackResult:
         self.groups = groups
         self.params = params
         self.runaway_delta = float(runaway_delta)
-        self.tv_initial, self.tv_final, self.growth, self.runaway, self._verdict = run.verdict(self.runaway_delta)
+        v = run.verdict(self.runaway_delta)
+        self.tv_initial, self.tv_final, self.growth = v.tv_initial, v.tv_final, v.growth
+        self.runaway, self._verdict = v.runaway, v.verdict
         self.rounds = _frame(run, groups)
 
     def __getstate__(self) -> dict[str, Any]:
