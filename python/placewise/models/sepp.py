@@ -7,7 +7,9 @@ Two models (see the Rust core, ``src/models/sepp/mod.rs``, for the full mathemat
   cells, truncated (and renormalised) at ``time_cutoff_days`` and ``space_cutoff_m``, and by
   default their variable-bandwidth kernel background: each event's Gaussian kernel, with the
   distance to its ``background_k``-th nearest neighbour as bandwidth, weighted by the event's
-  background probability from the E-step (weighted declustering), left-one-out at the events.
+  background probability from the E-step (weighted declustering), left-one-out at the events,
+  with the E-step's background/triggering split corrected for the estimate's sampling variance
+  (``docs/sepp.md``).
   Unlike a per-cell background (``background="grid"``), whose free rate per cell absorbs
   triggered clusters on fine grids and smears clustered backgrounds on coarse ones, it does not
   depend on the grid's cell size, so θ, ω and σ do not either. The E-step visits only pairs

@@ -18,6 +18,17 @@
 //! apart can trigger), at most a quarter of the window; the bandwidths then take the
 //! `⌈k T / (T − 2Δ)⌉`-th neighbour, so that about `k` events still fall within each.
 //!
+//! The estimate is noisy (about `1/k` relative variance where the bandwidth is set by the
+//! neighbours), and the E-step's split `p = μ/(μ + g)` is concave in `μ`, so a noisy `μ̂`
+//! gives a background share too low on average: `E[p(μ̂)] ≈ p(μ) − v p²(1 − p)` with `v` the
+//! relative variance of `μ̂` (second-order delta method). Through the weights `p_jj` that
+//! deficit lowers the next background, and so on: where background and triggering are of the
+//! same size (the cores of a clustered background) the iteration settles with the background
+//! level several per cent low and θ, 1/ω and σ too high. [`KnnBackground::density_at_events`]
+//! therefore also returns each estimate's relative variance `v_i`, its Poisson variance over
+//! the same kernel terms, and the E-step adds `v_i p_i² (1 − p_i)` back to `p_i` (scaling that
+//! event's triggering shares to match).
+//!
 //! Events at identical coordinates share one location (and one bandwidth). The kernel values
 //! between locations do not change during the fit, so they are computed once (f32, a sparse
 //! matrix by target location) and each iteration is a sparse product with the new weights.
@@ -381,18 +392,24 @@ impl KnnBackground {
 
     /// Background density at each event (leaving out the events within `Δ` of it in time,
     /// see the module documentation), per m² per day, for event weights `w` (the background
-    /// probabilities), floored at `floor` (per m² per day).
-    pub(crate) fn density_at_events(&self, w: &[f64], floor: f64) -> Vec<f64> {
+    /// probabilities), floored at `floor` (per m² per day); and the estimate's relative
+    /// sampling variance at each event, `v_i = Σ_j w_j K_j(x_i − x_j)² / (Σ_j w_j K_j(x_i − x_j))²`
+    /// over the same terms (the Poisson variance of a kernel sum over the background events,
+    /// with `w_j` their expected number at `x_j`; `1 / v_i` is the effective number of events
+    /// behind the estimate), at most 1, and 0 where the density is floored.
+    pub(crate) fn density_at_events(&self, w: &[f64], floor: f64) -> (Vec<f64>, Vec<f64>) {
         let wl = self.location_weights(w);
-        let at_loc: Vec<f64> = (0..self.lx.len())
+        let at_loc: Vec<(f64, f64)> = (0..self.lx.len())
             .into_par_iter()
             .with_min_len(LOC_CHUNK)
             .map(|a| {
-                let mut s = 0.0;
+                let (mut s, mut q) = (0.0, 0.0);
                 for e in self.row[a]..self.row[a + 1] {
-                    s += self.val[e] as f64 * wl[self.col[e] as usize];
+                    let (v, wb) = (self.val[e] as f64, wl[self.col[e] as usize]);
+                    s += v * wb;
+                    q += v * v * wb;
                 }
-                s
+                (s, q)
             })
             .collect();
         w.par_iter()
@@ -400,14 +417,21 @@ impl KnnBackground {
             .enumerate()
             .map(|(i, &wi)| {
                 let a = self.loc_of[i] as usize;
-                let same = (wl[a] - wi).max(0.0) * self.self_val[a];
-                let mut left_out = 0.0;
+                let sv = self.self_val[a];
+                let rest = (wl[a] - wi).max(0.0);
+                let (mut s, mut q) = (at_loc[a].0 + rest * sv, at_loc[a].1 + rest * sv * sv);
                 for &(j, v) in &self.near[self.near_row[i]..self.near_row[i + 1]] {
-                    left_out += w[j as usize] * v;
+                    s -= w[j as usize] * v;
+                    q -= w[j as usize] * v * v;
                 }
-                ((at_loc[a] + same - left_out).max(0.0) / self.t_eff[i]).max(floor)
+                let d = s.max(0.0) / self.t_eff[i];
+                if d > floor {
+                    (d, (q.max(0.0) / (s * s)).min(1.0))
+                } else {
+                    (floor, 0.0)
+                }
             })
-            .collect()
+            .unzip()
     }
 
     /// Background events per day in each cell: each location's weight over `span_days`,

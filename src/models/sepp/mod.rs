@@ -160,8 +160,11 @@ pub enum BackgroundModel {
     /// event's background probability from the last E-step (weighted declustering), truncated
     /// at 3 bandwidths per axis and renormalised to the active area. At each event it leaves
     /// out the events within `min(T_c, T/4)` of it in time (its possible relatives) and
-    /// rescales to the remaining time. Default for the space–time model; independent of the
-    /// grid's cell size. A fixed-point iteration, not an exact EM.
+    /// rescales to the remaining time. The E-step's split `p_i = μ_i/(μ_i + g_i)` is
+    /// corrected for the estimate's sampling variance (`p_i + v_i p_i² (1 − p_i)`, `v_i` the
+    /// estimate's relative Poisson variance at event `i`; see `knn.rs`). Default for the
+    /// space–time model; independent of the grid's cell size. A fixed-point iteration, not an
+    /// exact EM.
     Knn {
         /// Neighbour rank of the bandwidth (Mohler et al. 2011 use 15).
         k: usize,
@@ -394,6 +397,9 @@ pub(crate) struct State<'a> {
     pub mu_density: &'a [f64],
     /// Background intensity at each event (per day per m²), overriding `mu_density` (KDE).
     pub mu_event: Option<&'a [f64]>,
+    /// Relative sampling variance of `mu_event` at each event (kNN background): the E-step's
+    /// split is corrected for it (see [`BackgroundModel::Knn`]).
+    pub mu_rel_var: Option<&'a [f64]>,
 }
 
 /// Validated training data in the units the fit uses.
@@ -589,6 +595,10 @@ enum Bg {
     Knn(Box<knn::KnnBackground>),
 }
 
+/// Background during the iteration: rate per cell per day (or empty), density at each event,
+/// its relative variance, total rate.
+type Bgv = (Vec<f64>, Option<Vec<f64>>, Option<Vec<f64>>, f64);
+
 fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
     let n = data.x.len();
     let kind = opts.kind;
@@ -685,8 +695,9 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
     let bg_share = (1.0 - params.theta).clamp(0.1, 0.9);
     let mut weights = vec![bg_share; n];
     let area = grid.active_area_m2();
-    let background = |w: &[f64]| -> (Vec<f64>, Option<Vec<f64>>, f64) {
-        // (rate per cell per day or empty, density at each event or None, total rate)
+    let background = |w: &[f64]| -> Bgv {
+        // (rate per cell per day or empty, density at each event or None, its relative
+        // variance or None, total rate)
         let total = w.iter().sum::<f64>() / data.span_days;
         match &bg {
             Bg::Cells => {
@@ -697,17 +708,19 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
                 for m in mu.iter_mut() {
                     *m /= data.span_days;
                 }
-                (mu, None, total)
+                (mu, None, None, total)
             }
             Bg::Kde(k) => (
                 k.cell_share.iter().map(|&s| total * s).collect(),
                 Some(k.f_event.iter().map(|&f| total * f).collect()),
+                None,
                 total,
             ),
             Bg::Knn(k) => {
                 // floor: a billionth of the mean density keeps log λ finite at an isolated event
                 let floor = 1e-9 * total / area;
-                (Vec::new(), Some(k.density_at_events(w, floor)), total)
+                let (d, v) = k.density_at_events(w, floor);
+                (Vec::new(), Some(d), Some(v), total)
             }
         }
     };
@@ -734,7 +747,7 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
     };
 
     let mut p_bg = vec![0.0; n];
-    let (mut mu, ev, mut total) = background(&weights);
+    let (mut mu, ev, var, mut total) = background(&weights);
     let mut dens = density(&mu);
     let mut stats = engine.estep(
         &data,
@@ -742,6 +755,7 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
             params,
             mu_density: &dens,
             mu_event: ev.as_deref(),
+            mu_rel_var: var.as_deref(),
         },
         &mut p_bg,
         opts,
@@ -757,7 +771,7 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
         // M-step: triggering parameters, and the background from the E-step's p_ii.
         let new_params = mstep::update(&stats, &params, &data.tau, kind, opts, time_scale);
         weights.copy_from_slice(&p_bg);
-        let (new_mu, new_ev, new_total) = background(&weights);
+        let (new_mu, new_ev, new_var, new_total) = background(&weights);
         // E-step at the new parameters (gives their log-likelihood).
         dens = density(&new_mu);
         let new_stats = engine.estep(
@@ -766,6 +780,7 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
                 params: new_params,
                 mu_density: &dens,
                 mu_event: new_ev.as_deref(),
+                mu_rel_var: new_var.as_deref(),
             },
             &mut p_bg,
             opts,

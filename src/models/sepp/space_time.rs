@@ -245,11 +245,23 @@ impl SpaceTimeIndex {
                     };
                     let trig = c * sg;
                     let lam = (mu + trig).max(f64::MIN_POSITIVE);
-                    *pb = mu / lam;
+                    let p = mu / lam;
+                    // a background estimated with relative variance v: E[μ̂/(μ̂ + g)] is
+                    // about p − v p² (1 − p) (the split is concave in μ), so the split is moved
+                    // back by that much and the triggered pairs' shares scaled to match
+                    let (pc, scale) = match st.mu_rel_var {
+                        Some(v) if p < 1.0 => {
+                            let pc = (p + v[i] * p * p * (1.0 - p)).min(1.0);
+                            (pc, (1.0 - pc) / (1.0 - p))
+                        }
+                        _ => (p, 1.0),
+                    };
+                    *pb = pc;
                     acc.sum_log_lambda += lam.ln();
-                    acc.p_trig += trig / lam;
-                    acc.s_t += c * sgt / lam;
-                    acc.s_r += c * sgr / lam;
+                    let f = scale / lam;
+                    acc.p_trig += trig * f;
+                    acc.s_t += c * sgt * f;
+                    acc.s_r += c * sgr * f;
                     acc.n_pairs += pairs;
                 }
                 acc

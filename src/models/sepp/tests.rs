@@ -664,7 +664,8 @@ fn rel_errors(f: &SeppFit) -> (f64, f64, f64) {
     )
 }
 
-/// The recovery table (seeds × cell sizes × backgrounds), printed; run with
+/// The recovery table (seeds × cell sizes × backgrounds), printed, with the default (kNN)
+/// fits checked against the recovery bounds; run with
 /// `cargo test --release --lib recovery_table -- --ignored --nocapture`.
 #[test]
 #[ignore = "slow: the full recovery table (about a minute in release)"]
@@ -681,6 +682,7 @@ fn recovery_table() {
     } else {
         &[100.0, 150.0, 250.0, 500.0]
     };
+    let mut outside = Vec::new();
     for bg in [TestBg::Clusters, TestBg::Uniform] {
         for &seed in seeds {
             let inc = branching(seed, bg, 40.0, 365.0, 0.3, 1.0 / 7.0, 50.0);
@@ -698,6 +700,9 @@ fn recovery_table() {
                 }
                 let f = fit(&inc, square_grid(cell), &o).unwrap();
                 let (a, b, c) = rel_errors(&f);
+                if !(f.converged && a.abs() < 0.10 && b.abs() < 0.10 && c.abs() < 0.15) {
+                    outside.push(format!("{bg:?} seed {seed} cell {cell}: {:?}", f.params));
+                }
                 let mut o = SeppOptions::new(SeppKind::SpaceTime);
                 o.background = BackgroundModel::Grid;
                 o.max_iter = if quick { 1 } else { 200 };
@@ -718,6 +723,8 @@ fn recovery_table() {
             }
         }
     }
+    // the kNN fits (the default): θ and 1/ω within ±10 %, σ within ±15 %, converged
+    assert!(outside.is_empty(), "{outside:#?}");
 }
 
 #[test]
@@ -789,10 +796,40 @@ fn bad_background_and_tolerance_input_is_named() {
 fn space_time_recovers_on_an_independent_simulation_at_any_cell_size() {
     // The case (θ 0.3, 1/ω 7 d, σ 50 m, uniform 40/day on 10 km × 10 km, a year:
     // ≈21k events) from the simulator written above, on 100 m and 500 m grids: θ and 1/ω
-    // within ±10 %, σ within ±15 % (five seeds in `recovery_table`: θ −6.5 % to 0 %, 1/ω
-    // −5.6 % to +1.9 %, σ −2.9 % to +0.5 %). The kNN background does not use the cells, so
+    // within ±10 %, σ within ±15 % (five seeds in `recovery_table`: θ −8.7 % to −1.9 %, 1/ω
+    // −7.6 % to −0.7 %, σ −4.1 % to −1.3 %). The kNN background does not use the cells, so
     // both fits agree closely.
     let inc = branching(12, TestBg::Uniform, 40.0, 365.0, 0.3, 1.0 / 7.0, 50.0);
+    let mut fits = Vec::new();
+    for cell in [100.0, 500.0] {
+        let f = fit(
+            &inc,
+            square_grid(cell),
+            &SeppOptions::new(SeppKind::SpaceTime),
+        )
+        .unwrap();
+        assert!(f.converged, "{}", f.reason);
+        let (a, b, c) = rel_errors(&f);
+        assert!(
+            a.abs() < 0.10 && b.abs() < 0.10 && c.abs() < 0.15,
+            "{cell}: {:?}",
+            f.params
+        );
+        fits.push(f);
+    }
+    assert!((fits[0].params.theta / fits[1].params.theta - 1.0).abs() < 1e-3);
+    assert!((fits[0].params.omega_per_day / fits[1].params.omega_per_day - 1.0).abs() < 1e-3);
+}
+
+#[test]
+fn space_time_recovers_with_a_clustered_background_at_any_cell_size() {
+    // The clustered case: the same process with the background in eight Gaussian
+    // clusters of s.d. 300 m (≈21k events), from the simulator written above, on 100 m and
+    // 500 m grids: θ and 1/ω within ±10 %, σ within ±15 %. In the cluster cores the
+    // background and the triggering are of the same size, and without the E-step's correction
+    // for the kNN estimate's sampling variance this seed gave θ +16.7 %, 1/ω +10.3 % (the
+    // other seeds are in `recovery_table`, which checks the same bounds).
+    let inc = branching(11, TestBg::Clusters, 40.0, 365.0, 0.3, 1.0 / 7.0, 50.0);
     let mut fits = Vec::new();
     for cell in [100.0, 500.0] {
         let f = fit(
