@@ -386,17 +386,20 @@ def test_space_time_recovery_does_not_depend_on_the_cell_size(seed):
     background *known* (written above) is itself off by up to ~9 % on 1/ω at seed 11. So the
     kNN background is judged against that fit — what estimating the background costs — and
     the known-background fit against the truth (±10 % θ and 1/ω, ±15 % σ, the issue's bounds).
-    Measured (seeds 11, 12, 15): the kNN fit is 3–5 % below it on θ, 2–4 % on 1/ω, 1–2 % on σ;
-    the bounds below leave about 3 points of slack. The two grids' fits agree closely: the kNN
-    background does not use the cells (only the region's edge, which both grids cover fully)."""
+    Measured with the E-step's variance correction (seeds 11, 12, 13, 15; docs/sepp.md): the kNN
+    fit is 4.7–8.0 % below it on θ, 3.7–6.3 % on 1/ω, 1.8–3.4 % on σ (before the correction,
+    which fixes the clustered case, 3–5 %, 2–4 % and 1–2 %: on a uniform background the
+    correction costs about 2 points of θ). The bounds below leave about 2 points of slack. The
+    two grids' fits agree closely: the kNN background does not use the cells (only the region's
+    edge, which both grids cover fully)."""
     inc = _issue_example(seed)
     region = pw.Region.from_bounds(0, 0, L, L, crs=CRS)
     th0, inv_w0, s0 = _known_background_mle(inc, 40.0 / (L * L))
     assert abs(th0 / 0.3 - 1) < 0.10 and abs(inv_w0 / 7 - 1) < 0.10 and abs(s0 / 50 - 1) < 0.15, (th0, inv_w0, s0)
     fits = [pw.SEPP().fit(inc, pw.Grid(region, cell_size=c)) for c in (100, 500)]
     for m in fits:
-        assert abs(m.theta_ / th0 - 1) < 0.08, (m.theta_, th0)
-        assert abs(1 / m.omega_ / inv_w0 - 1) < 0.06, (1 / m.omega_, inv_w0)
+        assert abs(m.theta_ / th0 - 1) < 0.10, (m.theta_, th0)
+        assert abs(1 / m.omega_ / inv_w0 - 1) < 0.085, (1 / m.omega_, inv_w0)
         assert abs(m.sigma_ / s0 - 1) < 0.05, (m.sigma_, s0)
         # the E-step skipped at most ~1.3e-4 of each kernel (trigger_tol = 1e-5)
         assert 0 < m.dropped_kernel_share_ < 2e-4
