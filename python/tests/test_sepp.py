@@ -386,10 +386,11 @@ def test_space_time_recovery_does_not_depend_on_the_cell_size(seed):
     background *known* (written above) is itself off by up to ~9 % on 1/ω at seed 11. So the
     kNN background is judged against that fit — what estimating the background costs — and
     the known-background fit against the truth (±10 % θ and 1/ω, ±15 % σ, the issue's bounds).
-    Measured with the E-step's variance correction (seeds 11, 12, 13, 15; docs/sepp.md): the kNN
-    fit is 4.7–8.0 % below it on θ, 3.7–6.3 % on 1/ω, 1.8–3.4 % on σ (before the correction,
-    which fixes the clustered case, 3–5 %, 2–4 % and 1–2 %: on a uniform background the
-    correction costs about 2 points of θ). The bounds below leave about 2 points of slack. The
+    Measured with the window-consistent kNN background (seeds 11–16, 500 m; docs/sepp.md): the
+    kNN fit is 1.5–4.7 % below it on θ, 1.4–3.9 % on 1/ω, 0.6–2.2 % on σ (the previous
+    estimator, whose neighbours' bandwidths were set partly by the event itself and its
+    relatives, was 4.7–8.0 %, 3.7–6.3 % and 1.8–3.4 % below). The bounds below leave about 2
+    points of slack over the largest gap. The
     two grids' fits agree closely: the kNN background does not use the cells (only the region's
     edge, which both grids cover fully)."""
     inc = _issue_example(seed)
@@ -398,9 +399,12 @@ def test_space_time_recovery_does_not_depend_on_the_cell_size(seed):
     assert abs(th0 / 0.3 - 1) < 0.10 and abs(inv_w0 / 7 - 1) < 0.10 and abs(s0 / 50 - 1) < 0.15, (th0, inv_w0, s0)
     fits = [pw.SEPP().fit(inc, pw.Grid(region, cell_size=c)) for c in (100, 500)]
     for m in fits:
-        assert abs(m.theta_ / th0 - 1) < 0.10, (m.theta_, th0)
-        assert abs(1 / m.omega_ / inv_w0 - 1) < 0.085, (1 / m.omega_, inv_w0)
-        assert abs(m.sigma_ / s0 - 1) < 0.05, (m.sigma_, s0)
+        assert abs(m.theta_ / th0 - 1) < 0.07, (m.theta_, th0)
+        assert abs(1 / m.omega_ / inv_w0 - 1) < 0.06, (1 / m.omega_, inv_w0)
+        assert abs(m.sigma_ / s0 - 1) < 0.04, (m.sigma_, s0)
+        # θ also against the truth (the issue's ±10 %); not 1/ω, which at seed 11 is −10.2 %
+        # from the truth where the known-background fit itself is −8.7 %
+        assert abs(m.theta_ / 0.3 - 1) < 0.10, m.theta_
         # the E-step skipped at most ~1.3e-4 of each kernel (trigger_tol = 1e-5)
         assert 0 < m.dropped_kernel_share_ < 2e-4
     a, b = fits

@@ -158,11 +158,12 @@ pub enum BackgroundModel {
     /// `μ(x) = (1/T) Σ_j p_jj K_{d_j}(x − x_j)`, with `d_j` the distance from event `j` to
     /// its `k`-th nearest other event (at least `min_bandwidth_m`), each kernel weighted by the
     /// event's background probability from the last E-step (weighted declustering), truncated
-    /// at 3 bandwidths per axis and renormalised to the active area. At each event it leaves
-    /// out the events within `min(T_c, T/4)` of it in time (its possible relatives) and
-    /// rescales to the remaining time. The E-step's split `p_i = μ_i/(μ_i + g_i)` is
-    /// corrected for the estimate's sampling variance (`p_i + v_i p_i² (1 − p_i)`, `v_i` the
-    /// estimate's relative Poisson variance at event `i`; see `knn.rs`). Default for the
+    /// at 3 bandwidths per axis and renormalised to the active area. At each event it is the
+    /// same estimator built from the events more than `min(T_c, T/4)` from it in time (its
+    /// possible relatives are left out of the sum and of the neighbour counts), rescaled to
+    /// the remaining time. The E-step's split `p_i = μ_i/(μ_i + g_i)` is corrected for the
+    /// estimate's sampling variance (`p_i + v_i p_i² (1 − p_i)`, `v_i` the estimate's relative
+    /// variance at event `i`, twice its Poisson plug-in; see `knn.rs`). Default for the
     /// space–time model; independent of the grid's cell size. A fixed-point iteration, not an
     /// exact EM.
     Knn {
