@@ -441,6 +441,15 @@ def test_space_time_bad_input_is_named(square):
         pw.SEPP().fit(one, grid)
     with pytest.raises(pw.DataValidationError, match="one place"):
         pw.SEPP(background="grid").fit(one, grid)
+    # 600 events on one day and 6 over the rest of a year: too concentrated in time for the kNN
+    # background's ±91-day windows (its memory would grow with the data); the grid one fits
+    rng = np.random.default_rng(0)
+    days = np.sort(np.r_[100 + rng.random(600), rng.random(6) * 365])
+    burst = pw.Incidents.from_arrays(rng.random(606) * L, rng.random(606) * L, (days * DAY).astype(np.int64), crs=CRS)
+    with pytest.raises(pw.DataValidationError, match="concentrated in time") as e:
+        pw.SEPP().fit(burst, grid)
+    assert e.value.column == "t"
+    assert np.isfinite(pw.SEPP(background="grid").fit(burst, grid).theta_)
     # incidents in another CRS than the grid
     other = pw.Incidents.from_arrays(np.asarray(inc.x), np.asarray(inc.y), np.asarray(inc.t), crs="EPSG:32617")
     with pytest.raises(pw.InvalidParameterError, match="CRS") as e:

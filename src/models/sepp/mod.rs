@@ -680,6 +680,20 @@ fn run_em(data: Data, grid: Arc<Grid>, opts: &SeppOptions) -> Result<SeppFit> {
                         ),
                     ))
                 }
+                Err(knn::KnnError::TimeConcentrated) => {
+                    return Err(Error::data(
+                        None,
+                        "t",
+                        format!(
+                            "the events are too concentrated in time for the kNN background: \
+                             near some place fewer than background_k + 1 = {} of the nearest \
+                             {} events lie outside one event's ±{delta_days:.1}-day window; use background=\"grid\" or \"kde\", a shorter \
+                             time_cutoff_days, or a longer period",
+                            k + 1,
+                            knn::POOL_CAP * (k + 1)
+                        ),
+                    ))
+                }
                 Err(knn::KnnError::OnePlace) => {
                     return Err(Error::data(
                         None,

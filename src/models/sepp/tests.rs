@@ -96,8 +96,8 @@ fn brute_loglik(inc: &Incidents, grid: &Grid, fit: &SeppFit) -> f64 {
             }
             BackgroundModel::Knn { k, min_bandwidth_m } => {
                 // Σ_j w_j K_j(x_i − x_j) / T_i over the events j outside i's window, K_j
-                // Gaussian of s.d. d_j (k-th nearest other event outside i's window, floored), cut to the square of half-side 3 d_j, renormalised to
-                // that square and to its share inside the grid (all cells fully covered here).
+                // Gaussian of s.d. d_j (k-th nearest other event outside i's window, floored),
+                // cut to the square of half-side 3 d_j, renormalised to that square and to its share inside the grid (all cells fully covered here).
                 let z = 0.5
                     * (erfc(-3.0 / std::f64::consts::SQRT_2)
                         - erfc(3.0 / std::f64::consts::SQRT_2));
@@ -806,6 +806,51 @@ fn bad_background_and_tolerance_input_is_named() {
     }
     // ... which the grid model handles (a one-cell Hawkes process)
     assert!(fit(&one, grid.clone(), &SeppOptions::new(SeppKind::Grid)).is_ok());
+    // events too concentrated in time for the kNN background's windows: ...
+    let concentrated = |ev: Vec<(f64, f64, i64)>| {
+        let mut ev = ev;
+        ev.sort_by_key(|e| e.2);
+        let inc = Incidents::new(
+            ev.iter().map(|e| e.0).collect(),
+            ev.iter().map(|e| e.1).collect(),
+            ev.iter().map(|e| e.2).collect(),
+        )
+        .unwrap();
+        let e = fit(&inc, square_grid(500.0), &st).unwrap_err();
+        assert!(
+            e.to_string().contains("concentrated in time") && e.to_string().contains('t'),
+            "{e}"
+        );
+        // the per-cell background fits the same events
+        let mut o = st.clone();
+        o.background = BackgroundModel::Grid;
+        assert!(fit(&inc, square_grid(500.0), &o).is_ok());
+    };
+    let mut rng = SplitMix(3);
+    let mut u = move || rng.unif();
+    // ... everywhere: 600 events in one day and 6 spread over a year (at most 6 outside any
+    // event's ±91-day window, fewer than k + 1 = 16)
+    let ev: Vec<(f64, f64, i64)> = (0..606)
+        .map(|i| {
+            let day = if i < 600 { 100.0 + u() } else { u() * 365.0 };
+            (u() * 10_000.0, u() * 10_000.0, (day * 86_400.0) as i64)
+        })
+        .collect();
+    concentrated(ev);
+    // ... or near one place: 600 events within 50 m in five days, 400 spread in space and over
+    // a year (enough outside any window overall, none among the blob's 512 nearest)
+    let ev: Vec<(f64, f64, i64)> = (0..1000)
+        .map(|i| {
+            if i < 600 {
+                let (x, y, day) = (2000.0 + 50.0 * u(), 2000.0 + 50.0 * u(), 100.0 + 5.0 * u());
+                (x, y, (day * 86_400.0) as i64)
+            } else {
+                let (x, y, day) = (u() * 10_000.0, u() * 10_000.0, u() * 365.0);
+                (x, y, (day * 86_400.0) as i64)
+            }
+        })
+        .collect();
+    concentrated(ev);
     // the grid model takes no KDE or kNN background
     let mut o = SeppOptions::new(SeppKind::Grid);
     o.background = st.background;
